@@ -1,0 +1,1 @@
+//! Anomaly injection (placeholder; replaced by the injectors work).

@@ -1,0 +1,1 @@
+//! The shared storage conformance suite (placeholder; replaced by the storage work).

@@ -1,0 +1,215 @@
+//! The records stored by every backend.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Params, Timestamp};
+
+/// Identifies a stored dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatasetId(pub i64);
+
+/// Identifies a stored run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub i64);
+
+impl fmt::Display for DatasetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What the caller supplies when storing a dataset (the series itself is passed beside it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewDataset {
+    /// Unique, user-chosen name.
+    pub name: String,
+    /// Where it came from (a file path, "generated", "inject of #3").
+    pub source: String,
+    /// Import warnings the user should keep seeing.
+    pub warnings: Vec<String>,
+    /// The dataset this one was derived from (an injected copy's original).
+    pub parent: Option<DatasetId>,
+    /// The JSON injection plan that produced it, for reproduction.
+    pub plan_json: Option<String>,
+}
+
+impl NewDataset {
+    /// A dataset with just a name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A stored dataset's summary, cheap to list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetMeta {
+    /// Its id.
+    pub id: DatasetId,
+    /// Unique name.
+    pub name: String,
+    /// Origin (path, "generated", ...).
+    pub source: String,
+    /// Number of rows.
+    pub rows: usize,
+    /// Value column names in order.
+    pub columns: Vec<String>,
+    /// First timestamp (None when empty).
+    pub start: Option<Timestamp>,
+    /// Last timestamp (None when empty).
+    pub end: Option<Timestamp>,
+    /// Median sampling step in nanoseconds.
+    pub step_ns: Option<i64>,
+    /// Whether the dataset has a ground-truth label column.
+    pub has_labels: bool,
+    /// Number of rows labelled anomalous.
+    pub label_count: usize,
+    /// Import warnings.
+    pub warnings: Vec<String>,
+    /// Parent dataset for derived copies.
+    pub parent: Option<DatasetId>,
+    /// Injection plan JSON for derived copies.
+    pub plan_json: Option<String>,
+    /// When it was stored (milliseconds since the epoch).
+    pub created_ms: i64,
+}
+
+/// Lifecycle of a run. Stored as its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// Being computed.
+    Running,
+    /// Completed with all scores.
+    Finished,
+    /// Stopped by an error; `error` says why.
+    Failed,
+    /// Stopped by the user; partial results kept.
+    Cancelled,
+    /// The process died while it ran (found on restart).
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Finished => "finished",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "finished" => Self::Finished,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            "interrupted" => Self::Interrupted,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A run to store: a detector applied to a dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewRun {
+    /// The dataset scored.
+    pub dataset: DatasetId,
+    /// Detector id (snake_case, from the registry).
+    pub detector: String,
+    /// The detector's checked parameters.
+    pub params: Params,
+    /// Seed used (for randomised detectors).
+    pub seed: u64,
+    /// Threshold rule as JSON (see `detect::ThresholdRule`).
+    pub threshold_json: String,
+    /// `batch` or `stream`.
+    pub mode: String,
+    /// Current status.
+    pub status: RunStatus,
+    /// Error text for failed runs.
+    pub error: Option<String>,
+    /// One score per row (NaN during warm-up).
+    pub scores: Vec<f64>,
+    /// One predicted flag per row.
+    pub predicted: Vec<bool>,
+    /// Metrics as JSON (empty object until evaluated).
+    pub metrics_json: String,
+    /// Time spent fitting, in seconds.
+    pub fit_secs: f64,
+    /// Time spent scoring, in seconds.
+    pub score_secs: f64,
+}
+
+/// A run's summary without the per-row vectors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Run id.
+    pub id: RunId,
+    /// The dataset scored.
+    pub dataset: DatasetId,
+    /// Detector id.
+    pub detector: String,
+    /// Parameters.
+    pub params: Params,
+    /// Seed.
+    pub seed: u64,
+    /// Threshold rule JSON.
+    pub threshold_json: String,
+    /// `batch` or `stream`.
+    pub mode: String,
+    /// Status.
+    pub status: RunStatus,
+    /// Error text.
+    pub error: Option<String>,
+    /// Number of scored rows.
+    pub rows: usize,
+    /// Number of rows flagged anomalous.
+    pub flagged: usize,
+    /// Metrics JSON.
+    pub metrics_json: String,
+    /// Fit time, seconds.
+    pub fit_secs: f64,
+    /// Scoring time, seconds.
+    pub score_secs: f64,
+    /// Creation time, milliseconds since the epoch.
+    pub created_ms: i64,
+}
+
+/// A full run: summary plus per-row scores and predictions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The summary.
+    pub summary: RunSummary,
+    /// One score per row.
+    pub scores: Vec<f64>,
+    /// One predicted flag per row.
+    pub predicted: Vec<bool>,
+}
