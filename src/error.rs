@@ -4,7 +4,9 @@
 use thiserror::Error;
 
 use crate::detect::DetectError;
+use crate::eval::EvalError;
 use crate::import::ImportError;
+use crate::inject::InjectError;
 use crate::storage::StorageError;
 
 /// Any error the engine can return.
@@ -19,6 +21,12 @@ pub enum Error {
     /// A detector.
     #[error(transparent)]
     Detect(#[from] DetectError),
+    /// A metric could not be computed (missing labels, length mismatch).
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    /// An injection plan or generator spec.
+    #[error(transparent)]
+    Inject(#[from] InjectError),
     /// The user cancelled the work.
     #[error("cancelled")]
     Cancelled,

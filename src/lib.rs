@@ -22,6 +22,7 @@ pub mod control;
 pub mod detect;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod import;
 pub mod inject;
 pub mod model;

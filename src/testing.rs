@@ -42,7 +42,9 @@ pub fn seasonal_with_anomalies(
         values[i] += 4.0;
         labels[i] = true;
     }
-    let timestamps = (0..len as i64).map(|i| Timestamp(i * Timestamp::NANOS_PER_SEC)).collect();
+    let timestamps = (0..len as i64)
+        .map(|i| Timestamp(i * Timestamp::NANOS_PER_SEC))
+        .collect();
     Series::new(timestamps, vec![Column::new("value", values)], Some(labels))
         .unwrap_or_else(|_| Series::from_values("value", Vec::new()))
 }

@@ -1,1 +1,119 @@
-//! The headless command line (placeholder).
+//! The headless command line: `anomdet <subcommand>`. An edge over the engine, like the GUI.
+//!
+//! Owns argument parsing (clap derive), progress bars (indicatif) and output formatting (tables
+//! and `--json`). `anyhow` is used here and in `main.rs` only; everything below speaks the
+//! crate's typed errors. Each subcommand family lives in its own file.
+
+mod data;
+mod eval;
+mod inject;
+mod output;
+mod runs;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::engine::{DbLocation, Engine};
+
+pub use output::Output;
+
+/// Find anomalies in time series and measure how well detectors work.
+///
+/// Without a subcommand, opens the desktop application (files given are imported and shown).
+#[derive(Debug, Parser)]
+#[command(
+    name = "anomdet",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Database: a SQLite file path, or `:memory:`. Default: anomdet.sqlite in the platform's
+    /// data directory.
+    #[arg(long, global = true, env = "ANOMDET_DB", value_name = "PATH")]
+    pub db: Option<String>,
+
+    /// CSV files to import and show when the desktop application opens.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// What to do; none opens the desktop application.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import a CSV file as a dataset.
+    Import(data::ImportArgs),
+    /// List datasets.
+    Datasets(data::ListArgs),
+    /// Show a dataset's summary: rows, columns, time span, step, labels, warnings.
+    Show(data::ShowArgs),
+    /// Export a dataset as CSV.
+    Export(data::ExportArgs),
+    /// Delete a dataset and its runs.
+    Delete(data::DeleteArgs),
+    /// List the available detectors and their parameters.
+    Detectors(runs::DetectorsArgs),
+    /// Run a detector over a dataset (batch) and store the run.
+    Run(runs::RunArgs),
+    /// List stored runs.
+    Runs(runs::RunsArgs),
+    /// Export a run as CSV: timestamp, values, score, is_anomaly, label.
+    ExportRun(runs::ExportRunArgs),
+    /// List the anomaly injector kinds and their parameters.
+    Injectors(inject::InjectorsArgs),
+    /// Store a copy of a dataset with anomalies injected (from a plan file or flags).
+    Inject(inject::InjectArgs),
+    /// Generate a synthetic dataset (sine, ECG, random walk, ...), optionally injected.
+    Generate(inject::GenerateArgs),
+    /// All metrics of a stored run against its dataset's labels, with random and constant baselines.
+    Eval(eval::EvalArgs),
+    /// Internal: keeps writing datasets until killed (used by the crash-safety test).
+    #[command(name = "__crash-writer", hide = true)]
+    CrashWriter,
+}
+
+impl Cli {
+    /// The database location: `--db`/`ANOMDET_DB`, or the platform default.
+    pub fn db_location(&self) -> DbLocation {
+        self.db
+            .as_deref()
+            .map_or_else(DbLocation::default_local, DbLocation::parse)
+    }
+}
+
+/// Runs a subcommand against the database chosen by `--db`.
+pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
+    let location = cli.db_location();
+    let mut out = Output::stdout();
+    if let Command::CrashWriter = command {
+        let DbLocation::Sqlite(path) = &location else {
+            anyhow::bail!("__crash-writer needs a database file (--db PATH)");
+        };
+        return crate::storage::conformance::crash_writer(path, &mut std::io::stdout())
+            .context("crash writer");
+    }
+    let engine =
+        Engine::open(&location).with_context(|| format!("opening the database ({location:?})"))?;
+    match command {
+        Command::Import(args) => data::import(&engine, args, &mut out),
+        Command::Datasets(args) => data::list(&engine, args, &mut out),
+        Command::Show(args) => data::show(&engine, args, &mut out),
+        Command::Export(args) => data::export(&engine, args, &mut out),
+        Command::Delete(args) => data::delete(&engine, args, &mut out),
+        Command::Detectors(args) => runs::detectors(args, &mut out),
+        Command::Run(args) => runs::run(&engine, args, &mut out),
+        Command::Runs(args) => runs::list(&engine, args, &mut out),
+        Command::ExportRun(args) => runs::export(&engine, args, &mut out),
+        Command::Injectors(args) => inject::injectors(args, &mut out),
+        Command::Inject(args) => inject::inject(&engine, args, &mut out),
+        Command::Generate(args) => inject::generate(&engine, args, &mut out),
+        Command::Eval(args) => eval::eval(&engine, args, &mut out),
+        Command::CrashWriter => Ok(()),
+    }
+}

@@ -11,13 +11,50 @@
 //! - the same seed gives the same scores; scores are finite after warm-up (NaN before);
 //! - higher score = more anomalous.
 
+mod baseline;
+pub mod columns;
+mod cusum;
+mod ewma;
+pub mod external;
+mod hbos;
+mod hst;
+mod iforest;
+mod knn_windows;
+mod learned;
+mod matrix_profile;
+mod neural;
+pub mod period;
+pub mod persist;
+mod poly;
 mod registry;
-mod threshold;
+mod robust_z;
+mod rrcf;
+mod rrcf_tree;
+mod shesd;
+mod spectral_residual;
+mod subseq;
+mod subseq_knn;
+mod subseq_lof;
+pub mod threshold;
 mod zscore;
 
-pub use registry::{DetectorEntry, DetectorSpec, find, registry};
-pub use threshold::ThresholdRule;
-pub use zscore::RollingZScore;
+pub use baseline::{ConstantScores, RandomScores};
+pub use columns::{Combine, PerColumn, Univariate};
+pub use hst::HalfSpaceTrees;
+pub use iforest::IsolationForest;
+pub use learned::{DbscanDistance, KMeansDistance, OneClassSvm, PcaReconstruction, WindowDetector};
+pub use matrix_profile::MatrixProfile;
+pub use neural::{NeuralConfig, NeuralDetector};
+pub use persist::Persist;
+pub use poly::{Poly, PolyColumn};
+pub use registry::{
+    DetectorEntry, DetectorSpec, builtin, external_problems, find, load_externals, registry,
+};
+pub use rrcf::RobustRandomCutForest;
+pub use subseq_knn::SubsequenceKnn;
+pub use subseq_lof::SubsequenceLof;
+pub use threshold::{SpotThreshold, ThresholdRule};
+pub use zscore::{RollingZScore, ZScoreColumn};
 
 use thiserror::Error;
 
@@ -47,7 +84,7 @@ pub enum Family {
 /// What a detector is: shown in listings, stored with runs, used to render forms.
 #[derive(Clone, Copy, Debug)]
 pub struct DetectorInfo {
-    /// Stable snake_case id, stored in the database: never rename.
+    /// Stable `snake_case` id, stored in the database: never rename.
     pub id: &'static str,
     /// Human name.
     pub name: &'static str,
@@ -101,6 +138,15 @@ pub enum DetectError {
     },
 }
 
+/// Scores of a whole series with optional per-column attribution.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DetailedScores {
+    /// One combined score per row (what `score_series` returns).
+    pub scores: Vec<f64>,
+    /// One score vector per column (column-major), when the detector can attribute.
+    pub columns: Option<Vec<Vec<f64>>>,
+}
+
 /// How often long loops look at the cancel token (rows).
 pub const CANCEL_CHECK_ROWS: usize = 4096;
 
@@ -136,9 +182,75 @@ pub trait Detector: Send + std::fmt::Debug {
     /// Streaming path: one row in, one score out (NaN while warming up).
     fn update(&mut self, row: Row<'_>) -> Result<f64, DetectError>;
 
+    /// Rows at the start of a series whose score may be NaN (warm-up), with the current
+    /// parameters, once `fit` has been called. `None` when the detector does not say; the
+    /// shared invariant test then only checks that NaN scores form a prefix.
+    fn warm_up_rows(&self) -> Option<usize> {
+        None
+    }
+
+    /// Per-column scores of the last row passed to `update` (or the last row of the last
+    /// `score_series`), in column order, for "how much each column contributed". `None` when
+    /// the detector cannot attribute its score to columns.
+    fn column_scores(&self) -> Option<&[f64]> {
+        None
+    }
+
+    /// The detector's saved-state interface, when its fitted state can be stored and reloaded
+    /// (learned and neural detectors). `None` for detectors with nothing worth saving.
+    fn as_persist(&mut self) -> Option<&mut dyn Persist> {
+        None
+    }
+
+    /// Batch scores plus, when the detector can attribute, one score vector per column. The
+    /// default streams the rows and collects [`column_scores`](Self::column_scores) after each
+    /// one; detectors built on [`PerColumn`] override it with a column-at-a-time pass.
+    fn score_series_detailed(
+        &mut self,
+        series: &Series,
+        cancel: &CancelToken,
+    ) -> Result<DetailedScores, DetectError> {
+        self.reset();
+        let width = series.columns().len();
+        let mut scores = Vec::with_capacity(series.len());
+        let mut columns: Option<Vec<Vec<f64>>> = None;
+        let mut buf = Vec::with_capacity(width);
+        for index in 0..series.len() {
+            if index % CANCEL_CHECK_ROWS == 0 && cancel.is_cancelled() {
+                return Err(DetectError::Cancelled);
+            }
+            let Some(row) = series.row_into(index, &mut buf) else {
+                break;
+            };
+            scores.push(self.update(row)?);
+            match (self.column_scores(), index) {
+                (Some(last), 0) if last.len() == width => {
+                    let mut per = vec![Vec::with_capacity(series.len()); width];
+                    for (column, &s) in per.iter_mut().zip(last) {
+                        column.push(s);
+                    }
+                    columns = Some(per);
+                }
+                (Some(last), _) if last.len() == width => {
+                    if let Some(per) = columns.as_mut() {
+                        for (column, &s) in per.iter_mut().zip(last) {
+                            column.push(s);
+                        }
+                    }
+                }
+                _ => columns = None,
+            }
+        }
+        Ok(DetailedScores { scores, columns })
+    }
+
     /// Batch path. The default resets and folds `update` over the rows, so it equals streaming
     /// by construction; an override for speed must keep that equality (tested).
-    fn score_series(&mut self, series: &Series, cancel: &CancelToken) -> Result<Vec<f64>, DetectError> {
+    fn score_series(
+        &mut self,
+        series: &Series,
+        cancel: &CancelToken,
+    ) -> Result<Vec<f64>, DetectError> {
         self.reset();
         let mut scores = Vec::with_capacity(series.len());
         let mut buf = Vec::with_capacity(series.columns().len());

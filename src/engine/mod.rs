@@ -5,6 +5,8 @@
 //! a [`Task`] (a named worker thread), never from the UI thread. Depends on every algorithm
 //! module, never on `app` or `cli`.
 
+mod eval;
+mod inject;
 mod task;
 
 pub use task::{Notifier, Task};
@@ -153,7 +155,11 @@ impl Engine {
     /// `base`, or `base-2`, `base-3`, ... whichever is free.
     pub fn unique_name(&self, base: &str) -> Result<String> {
         let taken: Vec<String> = self.list_datasets()?.into_iter().map(|d| d.name).collect();
-        let base = if base.trim().is_empty() { "dataset" } else { base };
+        let base = if base.trim().is_empty() {
+            "dataset"
+        } else {
+            base
+        };
         let mut candidate = base.to_owned();
         let mut n = 2;
         while taken.contains(&candidate) {

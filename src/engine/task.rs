@@ -156,7 +156,11 @@ mod tests {
         let (gate_tx, gate_rx) = bounded::<()>(0);
         let mut task = Task::spawn("wait", Notifier::noop(), move |cancel, _| {
             gate_rx.recv().ok();
-            if cancel.is_cancelled() { Err(Error::Cancelled) } else { Ok(()) }
+            if cancel.is_cancelled() {
+                Err(Error::Cancelled)
+            } else {
+                Ok(())
+            }
         })
         .unwrap();
         assert!(task.poll().is_none());

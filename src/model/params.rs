@@ -184,7 +184,9 @@ impl ParamSpec {
                     Err(range_error(v.to_string()))
                 }
             }
-            (ParamKind::Float { .. }, ParamValue::Int(v)) => self.check(ParamValue::Float(v as f64)),
+            (ParamKind::Float { .. }, ParamValue::Int(v)) => {
+                self.check(ParamValue::Float(v as f64))
+            }
             (ParamKind::Bool { .. }, ParamValue::Bool(b)) => Ok(ParamValue::Bool(b)),
             (ParamKind::Choice { options, .. }, ParamValue::Text(t)) => {
                 if options.contains(&t.as_str()) {
@@ -252,13 +254,14 @@ impl Params {
                 .split_once('=')
                 .ok_or_else(|| ParamsError::Syntax(pair.clone()))?;
             let name = name.trim();
-            let spec = schema
-                .iter()
-                .find(|s| s.name == name)
-                .ok_or_else(|| ParamsError::Unknown {
-                    name: name.to_owned(),
-                    known: schema.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
-                })?;
+            let spec =
+                schema
+                    .iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| ParamsError::Unknown {
+                        name: name.to_owned(),
+                        known: schema.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+                    })?;
             given.insert(name.to_owned(), spec.parse_text(text)?);
         }
         Self::resolve(schema, &given)
@@ -322,17 +325,28 @@ mod tests {
     const SCHEMA: &[ParamSpec] = &[
         ParamSpec {
             name: "window",
-            kind: ParamKind::Int { min: 2, max: 100, default: 10 },
+            kind: ParamKind::Int {
+                min: 2,
+                max: 100,
+                default: 10,
+            },
             help: "",
         },
         ParamSpec {
             name: "k",
-            kind: ParamKind::Float { min: 0.0, max: 10.0, default: 3.0 },
+            kind: ParamKind::Float {
+                min: 0.0,
+                max: 10.0,
+                default: 3.0,
+            },
             help: "",
         },
         ParamSpec {
             name: "combine",
-            kind: ParamKind::Choice { options: &["max", "mean"], default: "max" },
+            kind: ParamKind::Choice {
+                options: &["max", "mean"],
+                default: "max",
+            },
             help: "",
         },
     ];

@@ -187,7 +187,9 @@ impl Series {
 
     /// Mutable access to the column values (shape cannot change through it), for injectors.
     pub fn values_mut(&mut self, column: usize) -> Option<&mut [f64]> {
-        self.columns.get_mut(column).map(|c| c.values.as_mut_slice())
+        self.columns
+            .get_mut(column)
+            .map(|c| c.values.as_mut_slice())
     }
 
     /// Number of rows labelled anomalous (0 without labels).
@@ -255,7 +257,14 @@ mod tests {
     #[test]
     fn rejects_length_mismatch() {
         let err = Series::new(ts(&[1, 2]), vec![Column::new("a", vec![1.0])], None).unwrap_err();
-        assert!(matches!(err, ShapeError::ColumnLength { len: 1, rows: 2, .. }));
+        assert!(matches!(
+            err,
+            ShapeError::ColumnLength {
+                len: 1,
+                rows: 2,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -275,7 +284,10 @@ mod tests {
             Series::new(ts(&[1]), dup, None),
             Err(ShapeError::DuplicateColumn(_))
         ));
-        assert_eq!(Series::new(ts(&[]), vec![], None), Err(ShapeError::NoColumns));
+        assert_eq!(
+            Series::new(ts(&[]), vec![], None),
+            Err(ShapeError::NoColumns)
+        );
     }
 
     #[test]
@@ -293,7 +305,10 @@ mod tests {
     fn row_view_reads_all_columns() {
         let s = Series::new(
             ts(&[5, 6]),
-            vec![Column::new("a", vec![1.0, 2.0]), Column::new("b", vec![3.0, 4.0])],
+            vec![
+                Column::new("a", vec![1.0, 2.0]),
+                Column::new("b", vec![3.0, 4.0]),
+            ],
             Some(vec![false, true]),
         )
         .unwrap();

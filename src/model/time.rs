@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 /// Nanoseconds since the Unix epoch (UTC). Files without a time column get one row per second
 /// from the epoch (row `i` at `i` seconds), which keeps ordering and spacing meaningful and
 /// round-trips through RFC 3339 export.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 #[repr(transparent)]
 pub struct Timestamp(pub i64);
@@ -90,7 +92,10 @@ mod tests {
     #[test]
     fn durations_read_well() {
         assert_eq!(format_duration_ns(300 * Timestamp::NANOS_PER_SEC), "5m");
-        assert_eq!(format_duration_ns(5_400 * Timestamp::NANOS_PER_SEC), "1h 30m");
+        assert_eq!(
+            format_duration_ns(5_400 * Timestamp::NANOS_PER_SEC),
+            "1h 30m"
+        );
         assert_eq!(format_duration_ns(1), "1ns");
         assert_eq!(format_duration_ns(0), "0s");
     }

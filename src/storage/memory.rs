@@ -1,44 +1,139 @@
-//! In-memory storage (placeholder; replaced by the storage work).
+//! [`MemoryStorage`]: the [`Storage`] semantics in plain collections, for tests and the
+//! no-persistence mode (`--db :memory:`). It passes the same conformance suite as `SQLite`, so
+//! code tested against it behaves the same on disk.
 
-use super::{DatasetId, DatasetMeta, NewDataset, NewRun, RunId, RunRecord, RunSummary, Storage, StorageError};
+use std::collections::BTreeMap;
+
+use super::{
+    DatasetId, DatasetMeta, NewDataset, NewRun, RunId, RunRecord, RunSummary, Storage,
+    StorageError, shared, validate_name,
+};
 use crate::model::Series;
 
 /// Keeps everything in memory; for tests and the no-persistence mode.
+///
+/// Ids are never reused (like `SQLite`'s `AUTOINCREMENT`), listings are sorted like the SQL
+/// backends (`name`, byte-wise, then id), and deleting a parent dataset clears its copies'
+/// `parent` link (SQL `ON DELETE SET NULL`).
 #[derive(Debug, Default)]
-pub struct MemoryStorage {}
+pub struct MemoryStorage {
+    datasets: BTreeMap<DatasetId, (DatasetMeta, Series)>,
+    names: BTreeMap<String, DatasetId>,
+    runs: BTreeMap<RunId, RunRecord>,
+    last_dataset_id: i64,
+    last_run_id: i64,
+}
+
+impl MemoryStorage {
+    fn entry(&self, id: DatasetId) -> Result<&(DatasetMeta, Series), StorageError> {
+        self.datasets
+            .get(&id)
+            .ok_or_else(|| StorageError::DatasetNotFound(id.to_string()))
+    }
+}
 
 impl Storage for MemoryStorage {
     fn describe(&self) -> String {
-        "in memory".into()
+        "in memory (nothing is saved)".to_owned()
     }
-    fn put_dataset(&mut self, new: &NewDataset, _series: &Series) -> Result<DatasetMeta, StorageError> {
-        Err(StorageError::NameTaken(new.name.clone()))
+
+    fn put_dataset(
+        &mut self,
+        new: &NewDataset,
+        series: &Series,
+    ) -> Result<DatasetMeta, StorageError> {
+        validate_name(&new.name)?;
+        if self.names.contains_key(&new.name) {
+            return Err(StorageError::NameTaken(new.name.clone()));
+        }
+        if let Some(parent) = new.parent {
+            self.entry(parent)?;
+        }
+        let id = DatasetId(self.last_dataset_id + 1);
+        let meta = shared::dataset_meta(id, new, series, shared::now_ms());
+        self.last_dataset_id = id.0;
+        self.names.insert(new.name.clone(), id);
+        self.datasets.insert(id, (meta.clone(), series.clone()));
+        Ok(meta)
     }
+
     fn list_datasets(&self) -> Result<Vec<DatasetMeta>, StorageError> {
-        Ok(Vec::new())
+        // `names` is ordered by name and names are unique, so this is (name, id) order.
+        Ok(self
+            .names
+            .values()
+            .filter_map(|id| self.datasets.get(id).map(|(meta, _)| meta.clone()))
+            .collect())
     }
+
     fn dataset(&self, id: DatasetId) -> Result<DatasetMeta, StorageError> {
-        Err(StorageError::DatasetNotFound(id.to_string()))
+        Ok(self.entry(id)?.0.clone())
     }
+
     fn dataset_by_name(&self, name: &str) -> Result<DatasetMeta, StorageError> {
-        Err(StorageError::DatasetNotFound(name.into()))
+        let id = self
+            .names
+            .get(name)
+            .ok_or_else(|| StorageError::DatasetNotFound(format!("{name:?}")))?;
+        self.dataset(*id)
     }
+
     fn load_series(&self, id: DatasetId) -> Result<Series, StorageError> {
-        Err(StorageError::DatasetNotFound(id.to_string()))
+        Ok(self.entry(id)?.1.clone())
     }
+
     fn delete_dataset(&mut self, id: DatasetId) -> Result<(), StorageError> {
-        Err(StorageError::DatasetNotFound(id.to_string()))
+        let (meta, _) = self
+            .datasets
+            .remove(&id)
+            .ok_or_else(|| StorageError::DatasetNotFound(id.to_string()))?;
+        self.names.remove(&meta.name);
+        self.runs.retain(|_, run| run.summary.dataset != id);
+        for (child, _) in self.datasets.values_mut() {
+            if child.parent == Some(id) {
+                child.parent = None;
+            }
+        }
+        Ok(())
     }
-    fn put_run(&mut self, _run: &NewRun) -> Result<RunId, StorageError> {
-        Err(StorageError::RunNotFound(0))
+
+    fn put_run(&mut self, run: &NewRun) -> Result<RunId, StorageError> {
+        shared::check_run(run)?;
+        self.entry(run.dataset)?;
+        let id = RunId(self.last_run_id + 1);
+        self.last_run_id = id.0;
+        let record = RunRecord {
+            summary: shared::run_summary(id, run, shared::now_ms()),
+            scores: run.scores.clone(),
+            predicted: run.predicted.clone(),
+        };
+        self.runs.insert(id, record);
+        Ok(id)
     }
-    fn list_runs(&self, _dataset: Option<DatasetId>) -> Result<Vec<RunSummary>, StorageError> {
-        Ok(Vec::new())
+
+    fn list_runs(&self, dataset: Option<DatasetId>) -> Result<Vec<RunSummary>, StorageError> {
+        if let Some(id) = dataset {
+            self.entry(id)?;
+        }
+        Ok(self
+            .runs
+            .values()
+            .filter(|run| dataset.is_none_or(|d| run.summary.dataset == d))
+            .map(|run| run.summary.clone())
+            .collect())
     }
+
     fn run(&self, id: RunId) -> Result<RunRecord, StorageError> {
-        Err(StorageError::RunNotFound(id.0))
+        self.runs
+            .get(&id)
+            .cloned()
+            .ok_or(StorageError::RunNotFound(id.0))
     }
+
     fn delete_run(&mut self, id: RunId) -> Result<(), StorageError> {
-        Err(StorageError::RunNotFound(id.0))
+        self.runs
+            .remove(&id)
+            .map(|_| ())
+            .ok_or(StorageError::RunNotFound(id.0))
     }
 }

@@ -10,9 +10,11 @@
 //! - a write is atomic: after a crash a dataset or run is either fully there or absent;
 //! - listings are sorted (datasets by name, runs by id) so output is deterministic.
 
+mod codec;
 pub mod conformance;
 mod memory;
 mod records;
+mod shared;
 mod sqlite;
 
 pub use memory::MemoryStorage;
@@ -40,6 +42,10 @@ pub enum StorageError {
     /// A dataset name must be non-empty text.
     #[error("invalid dataset name {0:?}: {1}")]
     InvalidName(String, &'static str),
+    /// A record that breaks the storage rules (e.g. a run whose predictions and scores differ
+    /// in length). Nothing was written.
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     /// The stored bytes do not decode (a damaged or foreign database).
     #[error("stored data for {what} is corrupt: {detail}")]
     Corrupt {
@@ -49,7 +55,9 @@ pub enum StorageError {
         detail: String,
     },
     /// The database was written by a newer AnomDet.
-    #[error("database schema version {found} is newer than this program supports ({supported}); upgrade AnomDet")]
+    #[error(
+        "database schema version {found} is newer than this program supports ({supported}); upgrade AnomDet"
+    )]
     SchemaTooNew {
         /// Version in the file.
         found: i64,
@@ -84,7 +92,11 @@ pub trait Storage: Send + std::fmt::Debug {
     fn describe(&self) -> String;
 
     /// Stores a new dataset atomically. Fails with [`StorageError::NameTaken`] if the name exists.
-    fn put_dataset(&mut self, new: &NewDataset, series: &Series) -> Result<DatasetMeta, StorageError>;
+    fn put_dataset(
+        &mut self,
+        new: &NewDataset,
+        series: &Series,
+    ) -> Result<DatasetMeta, StorageError>;
 
     /// All datasets, sorted by name.
     fn list_datasets(&self) -> Result<Vec<DatasetMeta>, StorageError>;

@@ -1,0 +1,148 @@
+//! Sub-sequence and tree detectors against the Python peers' published figures
+//! (`../shared/peers/PEERS.md`), on data shaped like the peers' `gen_big.py`: sine of period 288
+//! with amplitude 5..10, a slow trend, N(0, 1) noise, a spike every 2,000 rows and a level shift
+//! every 5,000 (seeded ChaCha8 here, so the values differ from numpy's, the shape does not).
+//!
+//! | bench | what is timed | peer figure |
+//! |---|---|---|
+//! | `iforest/fit_score_1m_w100` | fit (100 trees × 256 windows of 100) + score 1M windows | scikit-learn 5.45 s |
+//! | `hst/stream_1m_*` | fit on 10k rows, then 1M rows scored and learnt | river 16.5 s (10 trees, height 8) |
+//! | `mp/100k_w100` | left matrix profile of 100k points, window 100 | stumpy 14.9 s (2 cores) |
+//! | `lof/100k_w100` | fit (10k reference windows) + score 100k windows | PyOD 45.3 s full, 5.95 s with 10k train |
+//! | `knn/100k_w100` | same shape, k = 10 | (no peer) |
+//! | `poly/1m` | 1M points, degree 3, window 100 | (no peer) |
+//!
+//! Run briefly: `cargo bench --bench detectors_sub -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+
+use anomdet::control::CancelToken;
+use anomdet::detect::{
+    Combine, Detector, HalfSpaceTrees, IsolationForest, MatrixProfile, Poly, SubsequenceKnn,
+    SubsequenceLof,
+};
+use anomdet::model::{Row, Series, Timestamp};
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+
+/// A `gen_big.py`-shaped univariate series of `rows` rows.
+fn gen_big(rows: usize, seed: u64) -> Series {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let phase = rng.random::<f64>() * std::f64::consts::TAU;
+    let amp = 5.0 + 5.0 * rng.random::<f64>();
+    let trend = -3.0 + 6.0 * rng.random::<f64>();
+    let mut values: Vec<f64> = (0..rows)
+        .map(|t| {
+            // Box-Muller normal noise.
+            let (u1, u2) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
+            let noise = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            amp * (std::f64::consts::TAU * t as f64 / 288.0 + phase).sin()
+                + trend * t as f64 / rows as f64
+                + noise
+        })
+        .collect();
+    for block in (1000..rows).step_by(2000) {
+        let at = block + rng.random_range(0..1000);
+        if at < rows {
+            values[at] += if rng.random::<bool>() { 7.0 } else { -7.0 };
+        }
+    }
+    for block in (1000..rows).step_by(5000) {
+        let (start, len) = (block + rng.random_range(0..2000), rng.random_range(20..200));
+        let shift = 3.0 + 3.0 * rng.random::<f64>();
+        for v in values.iter_mut().skip(start).take(len) {
+            *v += shift;
+        }
+    }
+    Series::from_values("value", values)
+}
+
+fn fit_score(det: &mut dyn Detector, train: &Series, test: &Series) -> Vec<f64> {
+    let cancel = CancelToken::new();
+    det.fit(train, &cancel).expect("fit");
+    det.score_series(test, &cancel).expect("score")
+}
+
+fn trees(c: &mut Criterion) {
+    let big = gen_big(1_000_000, 42);
+    let train = gen_big(10_000, 7);
+    let mut group = c.benchmark_group("iforest");
+    group.sample_size(10);
+    group.bench_function("fit_score_1m_w100", |b| {
+        b.iter(|| {
+            let mut det = IsolationForest::new(100, 100, 256, 0);
+            black_box(fit_score(&mut det, &big, &big))
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("hst");
+    group.sample_size(10);
+    for (name, n_trees, height) in [
+        ("stream_1m_25x15", 25, 15),
+        ("stream_1m_10x8_river_cfg", 10, 8),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut det = HalfSpaceTrees::new(n_trees, height, 250, 0);
+                black_box(fit_score(&mut det, &train, &big))
+            });
+        });
+    }
+    // The row-at-a-time path (what a live replay calls), default 25 trees of height 15.
+    group.bench_function("update_loop_1m_25x15", |b| {
+        let mut det = HalfSpaceTrees::new(25, 15, 250, 0);
+        det.fit(&train, &CancelToken::new()).expect("fit");
+        let values = &big.columns()[0].values;
+        b.iter(|| {
+            det.reset();
+            let mut sum = 0.0;
+            for (index, x) in values.iter().enumerate() {
+                let row = Row {
+                    index,
+                    ts: Timestamp(index as i64),
+                    values: std::slice::from_ref(x),
+                };
+                sum += det.update(row).expect("update");
+            }
+            black_box(sum)
+        });
+    });
+    group.finish();
+}
+
+fn subsequences(c: &mut Criterion) {
+    let s100k = gen_big(100_000, 42);
+    let mut group = c.benchmark_group("subsequence");
+    group.sample_size(10);
+    group.bench_function("mp_100k_w100", |b| {
+        b.iter(|| {
+            let mut det = MatrixProfile::new(100, 0, Combine::Max);
+            black_box(fit_score(&mut det, &s100k, &s100k))
+        });
+    });
+    group.bench_function("lof_100k_w100_train10k", |b| {
+        b.iter(|| {
+            let mut det = SubsequenceLof::new(100, 20, 10_000, Combine::Max);
+            black_box(fit_score(&mut det, &s100k, &s100k))
+        });
+    });
+    group.bench_function("knn_100k_w100_train10k", |b| {
+        b.iter(|| {
+            let mut det = SubsequenceKnn::new(100, 10, 10_000, Combine::Max);
+            black_box(fit_score(&mut det, &s100k, &s100k))
+        });
+    });
+    let big = gen_big(1_000_000, 42);
+    group.bench_function("poly_1m", |b| {
+        b.iter(|| {
+            let mut det = Poly::from_params(3, 100, 1, Combine::Max);
+            black_box(fit_score(&mut det, &s100k, &big))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, trees, subsequences);
+criterion_main!(benches);

@@ -1,0 +1,343 @@
+//! Training with candle (CPU): the same networks as [`super::net::Net`], written with candle
+//! tensors so that autograd and `AdamW` do the work, then copied out into a plain `Net`.
+//!
+//! Determinism: weights are initialised from a seeded `ChaCha8Rng` (candle's own CPU RNG cannot
+//! be seeded), mini-batches are shuffled with the same RNG, and candle's CPU kernels split work
+//! by output element only, so the same seed gives the same weights (tested).
+//! Cancellation is checked before every mini-batch; progress counts finished epochs.
+
+use candle_core::{DType, Device, IndexOp as _, Tensor, Var};
+use candle_nn::{AdamW, Optimizer as _, ParamsAdamW};
+use rand::seq::SliceRandom as _;
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+
+use super::cell::{Dense, Lstm};
+use super::net::{Arch, Net, Shape};
+use crate::control::{CancelToken, Progress};
+use crate::detect::DetectError;
+
+/// Training settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TrainConfig {
+    pub(crate) epochs: usize,
+    pub(crate) batch: usize,
+    pub(crate) learning_rate: f64,
+    pub(crate) seed: u64,
+}
+
+/// One LSTM layer's trainable variables.
+struct CellVars {
+    inp: usize,
+    hidden: usize,
+    w_ih: Var,
+    w_hh: Var,
+    b: Var,
+}
+
+struct Model {
+    shape: Shape,
+    enc: CellVars,
+    dec: Option<CellVars>,
+    out_w: Var,
+    out_b: Var,
+}
+
+type CResult<T> = candle_core::Result<T>;
+
+fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+}
+
+impl CellVars {
+    fn new(rng: &mut ChaCha8Rng, inp: usize, hidden: usize) -> CResult<Self> {
+        let bound = 1.0 / (hidden as f32).sqrt();
+        let g = 4 * hidden;
+        // Forget-gate bias 1: the usual trick for keeping memory early in training.
+        let bias: Vec<f32> = (0..g)
+            .map(|k| {
+                if (hidden..2 * hidden).contains(&k) {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Ok(Self {
+            inp,
+            hidden,
+            w_ih: Var::from_vec(uniform(rng, g * inp, bound), (g, inp), &Device::Cpu)?,
+            w_hh: Var::from_vec(uniform(rng, g * hidden, bound), (g, hidden), &Device::Cpu)?,
+            b: Var::from_vec(bias, g, &Device::Cpu)?,
+        })
+    }
+
+    fn vars(&self) -> [Var; 3] {
+        [self.w_ih.clone(), self.w_hh.clone(), self.b.clone()]
+    }
+
+    /// One step from the input projection `proj` (B × 4H) and state `(h, c)`.
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "gate names i, f, g, o, h, c follow the LSTM literature"
+    )]
+    fn step(&self, proj: &Tensor, h: &Tensor, c: &Tensor) -> CResult<(Tensor, Tensor)> {
+        let n = self.hidden;
+        let gates = (proj + h.matmul(&self.w_hh.as_tensor().t()?)?)?;
+        let sig = candle_nn::ops::sigmoid(&gates)?;
+        let i = sig.narrow(1, 0, n)?;
+        let f = sig.narrow(1, n, n)?;
+        let g = gates.narrow(1, 2 * n, n)?.tanh()?;
+        let o = sig.narrow(1, 3 * n, n)?;
+        let c = ((f * c)? + (i * g)?)?;
+        let h = (o * c.tanh()?)?;
+        Ok((h, c))
+    }
+
+    /// Runs over `xs` (B × T × inp); returns the last hidden state.
+    fn run(&self, xs: &Tensor) -> CResult<Tensor> {
+        let (b, t, inp) = xs.dims3()?;
+        let proj = xs
+            .reshape((b * t, inp))?
+            .matmul(&self.w_ih.as_tensor().t()?)?
+            .broadcast_add(self.b.as_tensor())?
+            .reshape((b, t, 4 * self.hidden))?;
+        let mut h = Tensor::zeros((b, self.hidden), DType::F32, &Device::Cpu)?;
+        let mut c = h.clone();
+        for s in 0..t {
+            (h, c) = self.step(&proj.i((.., s, ..))?, &h, &c)?;
+        }
+        Ok(h)
+    }
+
+    fn to_plain(&self) -> CResult<Lstm> {
+        let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
+        Ok(Lstm {
+            inp: self.inp,
+            hidden: self.hidden,
+            w_ih: flat(&self.w_ih)?,
+            w_hh: flat(&self.w_hh)?,
+            b: flat(&self.b)?,
+        })
+    }
+}
+
+impl Model {
+    fn new(shape: Shape, seed: u64) -> CResult<Self> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (d, h) = (shape.columns, shape.hidden);
+        let enc = CellVars::new(&mut rng, d, h)?;
+        let dec = match shape.arch {
+            Arch::Autoencoder => Some(CellVars::new(&mut rng, h, h)?),
+            Arch::Forecaster => None,
+        };
+        let bound = 1.0 / (h as f32).sqrt();
+        let out_w = Var::from_vec(uniform(&mut rng, d * h, bound), (d, h), &Device::Cpu)?;
+        let out_b = Var::from_vec(uniform(&mut rng, d, bound), d, &Device::Cpu)?;
+        Ok(Self {
+            shape,
+            enc,
+            dec,
+            out_w,
+            out_b,
+        })
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        let mut vars = self.enc.vars().to_vec();
+        if let Some(dec) = &self.dec {
+            vars.extend(dec.vars());
+        }
+        vars.extend([self.out_w.clone(), self.out_b.clone()]);
+        vars
+    }
+
+    fn dense(&self, h: &Tensor) -> CResult<Tensor> {
+        h.matmul(&self.out_w.as_tensor().t()?)?
+            .broadcast_add(self.out_b.as_tensor())
+    }
+
+    /// Mean squared error of a batch: `input` B × w × d; `target` B × w × d (autoencoder,
+    /// reversed window) or B × d (forecaster).
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "b, w, d, h, c: batch, window, width, LSTM state"
+    )]
+    fn loss(&self, input: &Tensor, target: &Tensor) -> CResult<Tensor> {
+        let code = self.enc.run(input)?;
+        let pred = match &self.dec {
+            None => self.dense(&code)?,
+            Some(dec) => {
+                let (b, w, d) = input.dims3()?;
+                let proj = code
+                    .matmul(&dec.w_ih.as_tensor().t()?)?
+                    .broadcast_add(dec.b.as_tensor())?;
+                let mut h = Tensor::zeros((b, dec.hidden), DType::F32, &Device::Cpu)?;
+                let mut c = h.clone();
+                let mut hs = Vec::with_capacity(w);
+                for _ in 0..w {
+                    (h, c) = dec.step(&proj, &h, &c)?;
+                    hs.push(h.clone());
+                }
+                let hs = Tensor::stack(&hs, 1)?.reshape((b * w, dec.hidden))?;
+                self.dense(&hs)?.reshape((b, w, d))?
+            }
+        };
+        (pred - target)?.sqr()?.mean_all()
+    }
+
+    fn to_net(&self) -> CResult<Net> {
+        let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
+        Ok(Net {
+            shape: self.shape,
+            enc: self.enc.to_plain()?,
+            dec: self.dec.as_ref().map(CellVars::to_plain).transpose()?,
+            out: Dense {
+                inp: self.shape.hidden,
+                out: self.shape.columns,
+                w: flat(&self.out_w)?,
+                b: flat(&self.out_b)?,
+            },
+        })
+    }
+}
+
+/// Builds the input and target tensors of one mini-batch from row-major samples.
+fn batch_tensors(shape: Shape, samples: &[f64], picks: &[usize]) -> CResult<(Tensor, Tensor)> {
+    let (w, d, span) = (shape.window, shape.columns, shape.span());
+    let mut input = Vec::with_capacity(picks.len() * w * d);
+    let mut target = Vec::with_capacity(picks.len() * w * d);
+    for &p in picks {
+        let sample = &samples[p * span * d..(p + 1) * span * d];
+        input.extend(sample[..w * d].iter().map(|&v| v as f32));
+        match shape.arch {
+            Arch::Forecaster => target.extend(sample[w * d..].iter().map(|&v| v as f32)),
+            Arch::Autoencoder => {
+                for row in sample[..w * d].chunks_exact(d).rev() {
+                    target.extend(row.iter().map(|&v| v as f32));
+                }
+            }
+        }
+    }
+    let b = picks.len();
+    let input = Tensor::from_vec(input, (b, w, d), &Device::Cpu)?;
+    let target = match shape.arch {
+        Arch::Forecaster => Tensor::from_vec(target, (b, d), &Device::Cpu)?,
+        Arch::Autoencoder => Tensor::from_vec(target, (b, w, d), &Device::Cpu)?,
+    };
+    Ok((input, target))
+}
+
+/// Trains a network on `n` samples (row-major, `span × d` scaled values each). Returns the net
+/// and the mean training loss of each epoch.
+pub(crate) fn train(
+    detector: &'static str,
+    shape: Shape,
+    config: TrainConfig,
+    samples: &[f64],
+    n: usize,
+    cancel: &CancelToken,
+    progress: Option<&Progress>,
+) -> Result<(Net, Vec<f64>), DetectError> {
+    let backend = |e: candle_core::Error| DetectError::Backend {
+        detector,
+        message: e.to_string(),
+    };
+    let model = Model::new(shape, config.seed).map_err(backend)?;
+    let params = ParamsAdamW {
+        lr: config.learning_rate,
+        weight_decay: 0.0,
+        ..ParamsAdamW::default()
+    };
+    let mut optimizer = AdamW::new(model.vars(), params).map_err(backend)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_5eed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut losses = Vec::with_capacity(config.epochs);
+    if let Some(p) = progress {
+        p.set_total(config.epochs as u64);
+        p.set_done(0);
+    }
+    for epoch in 0..config.epochs {
+        order.shuffle(&mut rng);
+        let mut total = 0.0;
+        for picks in order.chunks(config.batch.max(1)) {
+            if cancel.is_cancelled() {
+                return Err(DetectError::Cancelled);
+            }
+            let (input, target) = batch_tensors(shape, samples, picks).map_err(backend)?;
+            let loss = model.loss(&input, &target).map_err(backend)?;
+            optimizer.backward_step(&loss).map_err(backend)?;
+            total += f64::from(loss.to_scalar::<f32>().map_err(backend)?) * picks.len() as f64;
+        }
+        let mean = total / n.max(1) as f64;
+        if !mean.is_finite() {
+            return Err(DetectError::Backend {
+                detector,
+                message: format!("training diverged at epoch {}", epoch + 1),
+            });
+        }
+        losses.push(mean);
+        log::info!(
+            "{detector}: epoch {}/{} loss {mean:.5}",
+            epoch + 1,
+            config.epochs
+        );
+        if let Some(p) = progress {
+            p.set_done(epoch as u64 + 1);
+        }
+    }
+    Ok((model.to_net().map_err(backend)?, losses))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::neural::net::Scratch;
+
+    /// The plain-Rust network computes what the candle network trained: the per-column errors
+    /// of a batch average to candle's loss.
+    #[test]
+    fn plain_inference_matches_candle() {
+        for arch in [Arch::Autoencoder, Arch::Forecaster] {
+            let shape = Shape {
+                arch,
+                window: 6,
+                columns: 2,
+                hidden: 5,
+                last_only: false,
+            };
+            let model = Model::new(shape, 3).unwrap();
+            let span = shape.span();
+            let n = 4;
+            let samples: Vec<f64> = (0..n * span * 2)
+                .map(|i| ((i * 7 % 11) as f64 - 5.0) / 5.0)
+                .collect();
+            let picks: Vec<usize> = (0..n).collect();
+            let (input, target) = batch_tensors(shape, &samples, &picks).unwrap();
+            let candle_loss = f64::from(
+                model
+                    .loss(&input, &target)
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap(),
+            );
+            let net = model.to_net().unwrap();
+            let mut scratch = Scratch::default();
+            let mut errors = vec![0.0; 2];
+            let mut sum = 0.0;
+            for p in 0..n {
+                net.errors(
+                    &samples[p * span * 2..(p + 1) * span * 2],
+                    &mut scratch,
+                    &mut errors,
+                );
+                sum += errors.iter().sum::<f64>();
+            }
+            let plain_loss = sum / (n * 2) as f64;
+            assert!(
+                (plain_loss - candle_loss).abs() < 1e-5 * (1.0 + candle_loss),
+                "{arch:?}: {plain_loss} vs {candle_loss}"
+            );
+        }
+    }
+}

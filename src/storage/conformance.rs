@@ -1,1 +1,0 @@
-//! The shared storage conformance suite (placeholder; replaced by the storage work).
