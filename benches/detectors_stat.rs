@@ -6,6 +6,10 @@
 //! DSPOT over 100k scores. Data: a seeded seasonal series (period 288, noise 0.3), so runs
 //! repeat exactly. Run with short times on a shared machine:
 //! `cargo bench --bench detectors_stat -- --warm-up-time 1 --measurement-time 3`.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use std::hint::black_box;
 

@@ -1,18 +1,22 @@
 //! Sub-sequence and tree detectors against the Python peers' published figures
 //! (`../shared/peers/PEERS.md`), on data shaped like the peers' `gen_big.py`: sine of period 288
 //! with amplitude 5..10, a slow trend, N(0, 1) noise, a spike every 2,000 rows and a level shift
-//! every 5,000 (seeded ChaCha8 here, so the values differ from numpy's, the shape does not).
+//! every 5,000 (seeded `ChaCha8` here, so the values differ from numpy's, the shape does not).
 //!
 //! | bench | what is timed | peer figure |
 //! |---|---|---|
 //! | `iforest/fit_score_1m_w100` | fit (100 trees × 256 windows of 100) + score 1M windows | scikit-learn 5.45 s |
 //! | `hst/stream_1m_*` | fit on 10k rows, then 1M rows scored and learnt | river 16.5 s (10 trees, height 8) |
 //! | `mp/100k_w100` | left matrix profile of 100k points, window 100 | stumpy 14.9 s (2 cores) |
-//! | `lof/100k_w100` | fit (10k reference windows) + score 100k windows | PyOD 45.3 s full, 5.95 s with 10k train |
+//! | `lof/100k_w100` | fit (10k reference windows) + score 100k windows | `PyOD` 45.3 s full, 5.95 s with 10k train |
 //! | `knn/100k_w100` | same shape, k = 10 | (no peer) |
 //! | `poly/1m` | 1M points, degree 3, window 100 | (no peer) |
 //!
 //! Run briefly: `cargo bench --bench detectors_sub -- --warm-up-time 1 --measurement-time 3`.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use std::hint::black_box;
 

@@ -41,15 +41,15 @@ fn bench_backend(c: &mut Criterion, label: &str, store: &mut dyn Storage, series
                     counter += 1;
                     let new = NewDataset::named(format!("bench-{counter}"));
                     let started = Instant::now();
-                    let meta = store.put_dataset(&new, series).unwrap();
+                    let meta = store.put_dataset(&new, series).expect("bench setup");
                     let stored = started.elapsed();
                     let started = Instant::now();
-                    let loaded = store.load_series(meta.id).unwrap();
+                    let loaded = store.load_series(meta.id).expect("bench setup");
                     let load = started.elapsed();
                     assert_eq!(loaded.len(), ROWS, "loaded everything");
                     total += if time_put { stored } else { Duration::ZERO };
                     total += if time_load { load } else { Duration::ZERO };
-                    store.delete_dataset(meta.id).unwrap();
+                    store.delete_dataset(meta.id).expect("bench setup");
                 }
                 total
             });
@@ -60,8 +60,8 @@ fn bench_backend(c: &mut Criterion, label: &str, store: &mut dyn Storage, series
 
 fn storage(c: &mut Criterion) {
     let series = series();
-    let dir = tempfile::tempdir().unwrap();
-    let mut sqlite = SqliteStorage::open(&dir.path().join("bench.sqlite")).unwrap();
+    let dir = tempfile::tempdir().expect("bench setup");
+    let mut sqlite = SqliteStorage::open(&dir.path().join("bench.sqlite")).expect("bench setup");
     bench_backend(c, "sqlite_file", &mut sqlite, &series);
     let mut memory = MemoryStorage::default();
     bench_backend(c, "memory", &mut memory, &series);

@@ -37,7 +37,7 @@ fn options() -> anyhow::Result<Options> {
                         .split(',')
                         .map(str::to_owned)
                         .collect(),
-                )
+                );
             }
             _ => dir = PathBuf::from(arg),
         }
@@ -119,7 +119,7 @@ fn main() -> anyhow::Result<()> {
             seconds[d] += started.elapsed().as_secs_f64();
             match outcome {
                 Ok(scores) => {
-                    auc[d][s] = roc_auc(labels, &clean_scores(&scores)).unwrap_or(f64::NAN)
+                    auc[d][s] = roc_auc(labels, &clean_scores(&scores)).unwrap_or(f64::NAN);
                 }
                 Err(e) => eprintln!("{id} on {name}: {e}"),
             }

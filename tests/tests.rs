@@ -1,4 +1,12 @@
 //! The one integration-test binary (one link instead of one per file).
+#![expect(
+    clippy::unwrap_used,
+    clippy::float_cmp,
+    clippy::format_push_string,
+    clippy::match_same_arms,
+    clippy::type_complexity,
+    reason = "test helpers may panic on broken fixtures and compare exact floats on purpose"
+)]
 
 mod cli;
 mod detectors;

@@ -137,8 +137,8 @@ pub(super) fn show(engine: &Engine, args: &ShowArgs, out: &mut Output) -> anyhow
     let runs = engine.list_runs(Some(meta.id))?.len();
     let summary = Summary {
         meta: &meta,
-        start_text: meta.start.map(|t| t.to_rfc3339()),
-        end_text: meta.end.map(|t| t.to_rfc3339()),
+        start_text: meta.start.map(Timestamp::to_rfc3339),
+        end_text: meta.end.map(Timestamp::to_rfc3339),
         step_text: meta.step_ns.map(format_duration_ns),
         runs,
     };

@@ -23,12 +23,7 @@ pub use output::Output;
 ///
 /// Without a subcommand, opens the desktop application (files given are imported and shown).
 #[derive(Debug, Parser)]
-#[command(
-    name = "anomdet",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "anomdet", version, about)]
 pub struct Cli {
     /// Database: a SQLite file path, or `:memory:`. Default: anomdet.sqlite in the platform's
     /// data directory.
@@ -63,7 +58,7 @@ pub enum Command {
     Run(runs::RunArgs),
     /// List stored runs.
     Runs(runs::RunsArgs),
-    /// Export a run as CSV: timestamp, values, score, is_anomaly, label.
+    /// Export a run as CSV: timestamp, values, `score`, `is_anomaly`, `label`.
     ExportRun(runs::ExportRunArgs),
     /// List the anomaly injector kinds and their parameters.
     Injectors(inject::InjectorsArgs),

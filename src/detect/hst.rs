@@ -304,7 +304,7 @@ impl HalfSpaceTrees {
     fn run(
         &mut self,
         rows: &[f64],
-        mut out: Option<&mut [f64]>,
+        out: Option<&mut [f64]>,
         cancel: &CancelToken,
     ) -> Result<(), DetectError> {
         let (height, limit, w, max_total) = (
@@ -376,7 +376,7 @@ impl HalfSpaceTrees {
         if cancel.is_cancelled() {
             return Err(DetectError::Cancelled);
         }
-        if let Some(out) = out.as_deref_mut() {
+        if let Some(out) = out {
             for (r, o) in out.iter_mut().enumerate() {
                 *o = if r < first_scored {
                     f64::NAN

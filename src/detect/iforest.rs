@@ -126,8 +126,11 @@ impl Grower<'_> {
     }
 
     fn grow(&mut self, node: usize, level: usize, rows: &mut [usize], rng: &mut impl rand::Rng) {
-        if level < self.depth && rows.len() > 1 {
-            if let Some((feature, lo, hi)) = self.pick_feature(rows, rng) {
+        if level < self.depth
+            && rows.len() > 1
+            && let Some((feature, lo, hi)) = self.pick_feature(rows, rng)
+        {
+            {
                 let threshold = lo + rng.random::<f64>() * (hi - lo);
                 let mut split = 0;
                 for k in 0..rows.len() {

@@ -167,6 +167,7 @@ impl Reference {
     }
 
     /// Number of reference windows.
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.total
     }
@@ -262,7 +263,7 @@ impl Reference {
         top: &mut TopK,
     ) {
         let m = self.m;
-        let anchor = u % ANCHOR == 0;
+        let anchor = u.is_multiple_of(ANCHOR);
         let right = window[m - 1];
         let qn = dot(window, window);
         for (block, (cur, prev)) in self

@@ -273,7 +273,9 @@ impl RobustRandomCutForest {
         let mut buf = Vec::with_capacity(columns);
         let mut last_dims = None;
         for start in (0..n).step_by(CHUNK) {
-            if (start / CHUNK) % (CANCEL_CHECK_ROWS / CHUNK).max(1) == 0 && cancel.is_cancelled() {
+            if (start / CHUNK).is_multiple_of((CANCEL_CHECK_ROWS / CHUNK).max(1))
+                && cancel.is_cancelled()
+            {
                 return Err(DetectError::Cancelled);
             }
             let end = (start + CHUNK).min(n);

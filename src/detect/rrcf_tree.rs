@@ -299,6 +299,7 @@ impl RcTree {
     }
 
     /// Number of points held (duplicates counted).
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         if self.root == NONE {
             0

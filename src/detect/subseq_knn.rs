@@ -153,7 +153,10 @@ impl ColumnCore for KnnColumn {
         let lists = reference.batch_neighbours(values, ts, self.k, false, cancel)?;
         Ok(lists
             .iter()
-            .map(|l| l.as_ref().map_or(f64::NAN, |t| t.kth_distance()))
+            .map(|l| {
+                l.as_ref()
+                    .map_or(f64::NAN, super::knn_windows::TopK::kth_distance)
+            })
             .collect())
     }
 

@@ -41,6 +41,12 @@ pub fn expectation(id: &str) -> (bool, bool) {
             (true, true)
         }
         "mean_distance_py" => (true, true),
+        "half_space_trees" | "poly" | "matrix_profile" | "subsequence_knn" | "subsequence_lof"
+        | "rrcf" => (true, true),
+        // On windows of one period a single +8 point moves a 100-dimensional window too
+        // little for random axis-parallel cuts: windowed isolation forest is a collective-
+        // anomaly detector (point mode, `window=1`, catches the spike; see its unit tests).
+        "isolation_forest" => (false, true),
         // A step in a 64-value window is not a salient frequency anomaly.
         "spectral_residual" => (true, false),
         _ => (true, false),
