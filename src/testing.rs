@@ -3,6 +3,7 @@
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
+use crate::detect::Detector;
 use crate::model::{Column, Series, Timestamp};
 
 /// A seasonal signal: `sin(2π i / period)` plus uniform noise of amplitude `noise`, seeded.
@@ -57,4 +58,25 @@ pub fn assert_all_close(actual: &[f64], expected: &[f64], tol: f64) {
         let same = (a.is_nan() && e.is_nan()) || (a - e).abs() <= tol;
         assert!(same, "index {i}: {a} vs {e} (tol {tol})");
     }
+}
+
+/// Scores a series row by row through `update` after `reset`: the streaming path, to compare
+/// with `score_series` (the batch path).
+///
+/// # Panics
+/// When the detector fails on a row (tests only).
+pub fn streamed(detector: &mut dyn Detector, series: &Series) -> Vec<f64> {
+    detector.reset();
+    let mut buf = Vec::new();
+    (0..series.len())
+        .map(|i| {
+            let row = series.row_into(i, &mut buf).expect("row in range");
+            detector.update(row).expect("update")
+        })
+        .collect()
+}
+
+/// The bit patterns of floats, for exact (NaN-aware) equality assertions.
+pub fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|x| x.to_bits()).collect()
 }

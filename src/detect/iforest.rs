@@ -453,19 +453,8 @@ impl Detector for IsolationForest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{bits, streamed};
     use crate::testing::{seasonal_series, seasonal_with_anomalies};
-
-    fn streamed(det: &mut IsolationForest, series: &Series) -> Vec<f64> {
-        det.reset();
-        let mut buf = Vec::new();
-        (0..series.len())
-            .map(|i| det.update(series.row_into(i, &mut buf).unwrap()).unwrap())
-            .collect()
-    }
-
-    fn bits(v: &[f64]) -> Vec<u64> {
-        v.iter().map(|x| x.to_bits()).collect()
-    }
 
     #[test]
     fn c_factor_known_values() {

@@ -390,19 +390,8 @@ mod tests {
     use super::*;
     use crate::detect::subseq::argmax_finite;
     use crate::model::{Column, Series};
+    use crate::testing::{bits, streamed};
     use crate::testing::{seasonal_values, seasonal_with_anomalies};
-
-    fn streamed(det: &mut MatrixProfile, series: &Series) -> Vec<f64> {
-        det.reset();
-        let mut buf = Vec::new();
-        (0..series.len())
-            .map(|i| det.update(series.row_into(i, &mut buf).unwrap()).unwrap())
-            .collect()
-    }
-
-    fn bits(v: &[f64]) -> Vec<u64> {
-        v.iter().map(|x| x.to_bits()).collect()
-    }
 
     /// Brute-force left matrix profile from the definition.
     fn brute(x: &[f64], m: usize) -> Vec<f64> {

@@ -345,6 +345,7 @@ mod tests {
     use super::*;
     use crate::detect::subseq::argmax_finite;
     use crate::model::{Column, Timestamp};
+    use crate::testing::bits;
     use crate::testing::{seasonal_series, seasonal_values, seasonal_with_anomalies};
 
     fn streamed(det: &mut RobustRandomCutForest, series: &Series) -> (Vec<f64>, Vec<f64>) {
@@ -354,10 +355,6 @@ mod tests {
             .map(|i| det.update(series.row_into(i, &mut buf).unwrap()).unwrap())
             .collect();
         (scores, det.column_scores().unwrap().to_vec())
-    }
-
-    fn bits(v: &[f64]) -> Vec<u64> {
-        v.iter().map(|x| x.to_bits()).collect()
     }
 
     #[test]

@@ -208,20 +208,8 @@ impl ColumnCore for LofColumn {
 mod tests {
     use super::*;
     use crate::detect::subseq::argmax_finite;
-    use crate::model::Series;
+    use crate::testing::{bits, streamed};
     use crate::testing::{seasonal_series, seasonal_with_anomalies};
-
-    fn streamed(det: &mut SubsequenceLof, series: &Series) -> Vec<f64> {
-        det.reset();
-        let mut buf = Vec::new();
-        (0..series.len())
-            .map(|i| det.update(series.row_into(i, &mut buf).unwrap()).unwrap())
-            .collect()
-    }
-
-    fn bits(v: &[f64]) -> Vec<u64> {
-        v.iter().map(|x| x.to_bits()).collect()
-    }
 
     #[test]
     fn batch_equals_streaming_and_anomalies_score_high() {

@@ -129,14 +129,7 @@ mod tests {
     use super::*;
     use crate::control::CancelToken;
     use crate::model::{Column, Series, Timestamp};
-
-    fn streamed(det: &mut RollingZScore, series: &Series) -> Vec<f64> {
-        det.reset();
-        let mut buf = Vec::new();
-        (0..series.len())
-            .map(|i| det.update(series.row_into(i, &mut buf).unwrap()).unwrap())
-            .collect()
-    }
+    use crate::testing::streamed;
 
     #[test]
     fn warm_up_is_nan_then_finite() {
