@@ -9,6 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::Output;
+use super::output::{ParamJson, params_json, params_text};
 use crate::engine::Engine;
 use crate::inject::{self, Component, GenerateSpec, InjectionPlan, InjectionSpec, Target};
 use crate::model::{ParamValue, Timestamp};
@@ -111,14 +112,6 @@ pub struct GenerateArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct ParamJson {
-    name: &'static str,
-    default: String,
-    allowed: String,
-    help: &'static str,
-}
-
-#[derive(Debug, Serialize)]
 struct InjectorJson {
     id: &'static str,
     aliases: &'static [&'static str],
@@ -143,17 +136,7 @@ pub(super) fn injectors(args: &InjectorsArgs, out: &mut Output) -> anyhow::Resul
             exact: e.info.exact,
             onset: e.info.onset,
             magnitude: e.info.magnitude,
-            params: e
-                .info
-                .params
-                .iter()
-                .map(|p| ParamJson {
-                    name: p.name,
-                    default: p.default_value().to_string(),
-                    allowed: p.allowed(),
-                    help: p.help,
-                })
-                .collect(),
+            params: params_json(e.info.params),
         })
         .collect();
     if args.json {
@@ -166,11 +149,7 @@ pub(super) fn injectors(args: &InjectorsArgs, out: &mut Output) -> anyhow::Resul
                 k.id.to_owned(),
                 k.aliases.join(", "),
                 k.name.to_owned(),
-                k.params
-                    .iter()
-                    .map(|p| format!("{}={} ({})", p.name, p.default, p.allowed))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                params_text(&k.params),
             ]
         })
         .collect();

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::engine::Task;
+use crate::model::ParamSpec;
 
 /// The CLI's standard output (a buffer in tests).
 #[derive(Debug)]
@@ -93,4 +94,35 @@ pub fn wait_with_progress<T: Send + 'static>(task: Task<T>, message: &str) -> cr
         bar.tick();
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// One parameter of a detector or injector as `detectors --json` / `injectors --json` print it.
+#[derive(Debug, Serialize)]
+pub(super) struct ParamJson {
+    name: &'static str,
+    default: String,
+    allowed: String,
+    help: &'static str,
+}
+
+/// A parameter schema in its printed form.
+pub(super) fn params_json(schema: &[ParamSpec]) -> Vec<ParamJson> {
+    schema
+        .iter()
+        .map(|p| ParamJson {
+            name: p.name,
+            default: p.default_value().to_string(),
+            allowed: p.allowed(),
+            help: p.help,
+        })
+        .collect()
+}
+
+/// `name=default (allowed)` per line, for the table cell listing a schema.
+pub(super) fn params_text(params: &[ParamJson]) -> String {
+    params
+        .iter()
+        .map(|p| format!("{}={} ({})", p.name, p.default, p.allowed))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

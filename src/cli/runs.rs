@@ -6,6 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::{Output, wait_with_progress};
+use super::output::{ParamJson, params_json, params_text};
 use crate::detect::{self, DetectorSpec, ThresholdRule};
 use crate::engine::{Engine, Notifier, RunControl, Task};
 use crate::model::Params;
@@ -62,14 +63,6 @@ pub struct ExportRunArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct ParamJson {
-    name: &'static str,
-    default: String,
-    allowed: String,
-    help: &'static str,
-}
-
-#[derive(Debug, Serialize)]
 struct DetectorJson {
     id: &'static str,
     name: &'static str,
@@ -90,17 +83,7 @@ pub(super) fn detectors(args: &DetectorsArgs, out: &mut Output) -> anyhow::Resul
             multivariate: entry.info.multivariate,
             streaming: entry.info.streaming,
             description: entry.info.description,
-            params: entry
-                .info
-                .params
-                .iter()
-                .map(|p| ParamJson {
-                    name: p.name,
-                    default: p.default_value().to_string(),
-                    allowed: p.allowed(),
-                    help: p.help,
-                })
-                .collect(),
+            params: params_json(entry.info.params),
         })
         .collect();
     if args.json {
@@ -113,11 +96,7 @@ pub(super) fn detectors(args: &DetectorsArgs, out: &mut Output) -> anyhow::Resul
                 d.id.to_owned(),
                 d.name.to_owned(),
                 format!("{:?}", d.family).to_lowercase(),
-                d.params
-                    .iter()
-                    .map(|p| format!("{}={} ({})", p.name, p.default, p.allowed))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                params_text(&d.params),
             ]
         })
         .collect();
