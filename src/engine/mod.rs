@@ -249,6 +249,7 @@ impl Engine {
             metrics_json: "{}".to_owned(),
             fit_secs,
             score_secs,
+            job: None,
         };
         let id = self.storage.lock().put_run(&run)?;
         control.progress.set_done(2);

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    DatasetId, DatasetMeta, NewDataset, NewRun, RunId, RunRecord, RunSummary, Storage,
-    StorageError, shared, validate_name,
+    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
+    RunRecord, RunSummary, RunUpdate, Storage, StorageError, shared, validate_name,
 };
 use crate::model::Series;
 
@@ -20,8 +20,10 @@ pub struct MemoryStorage {
     datasets: BTreeMap<DatasetId, (DatasetMeta, Series)>,
     names: BTreeMap<String, DatasetId>,
     runs: BTreeMap<RunId, RunRecord>,
+    jobs: BTreeMap<JobId, JobRecord>,
     last_dataset_id: i64,
     last_run_id: i64,
+    last_job_id: i64,
 }
 
 impl MemoryStorage {
@@ -89,6 +91,7 @@ impl Storage for MemoryStorage {
             .ok_or_else(|| StorageError::DatasetNotFound(id.to_string()))?;
         self.names.remove(&meta.name);
         self.runs.retain(|_, run| run.summary.dataset != id);
+        self.jobs.retain(|_, job| job.dataset != id);
         for (child, _) in self.datasets.values_mut() {
             if child.parent == Some(id) {
                 child.parent = None;
@@ -100,6 +103,9 @@ impl Storage for MemoryStorage {
     fn put_run(&mut self, run: &NewRun) -> Result<RunId, StorageError> {
         shared::check_run(run)?;
         self.entry(run.dataset)?;
+        if let Some(job) = run.job {
+            self.job(job)?;
+        }
         let id = RunId(self.last_run_id + 1);
         self.last_run_id = id.0;
         let record = RunRecord {
@@ -135,5 +141,83 @@ impl Storage for MemoryStorage {
             .remove(&id)
             .map(|_| ())
             .ok_or(StorageError::RunNotFound(id.0))
+    }
+
+    fn append_run(
+        &mut self,
+        id: RunId,
+        scores: &[f64],
+        predicted: &[bool],
+    ) -> Result<(), StorageError> {
+        shared::check_append(scores, predicted)?;
+        let run = self
+            .runs
+            .get_mut(&id)
+            .ok_or(StorageError::RunNotFound(id.0))?;
+        run.scores.extend_from_slice(scores);
+        run.predicted.extend_from_slice(predicted);
+        run.summary.rows = run.scores.len();
+        run.summary.flagged += predicted.iter().filter(|&&p| p).count();
+        Ok(())
+    }
+
+    fn update_run(&mut self, id: RunId, update: &RunUpdate) -> Result<(), StorageError> {
+        let run = self
+            .runs
+            .get_mut(&id)
+            .ok_or(StorageError::RunNotFound(id.0))?;
+        shared::apply_run_update(&mut run.summary, update);
+        Ok(())
+    }
+
+    fn put_job(&mut self, job: &NewJob) -> Result<JobId, StorageError> {
+        self.entry(job.dataset)?;
+        let id = JobId(self.last_job_id + 1);
+        self.last_job_id = id.0;
+        self.jobs
+            .insert(id, shared::job_record(id, job, shared::now_ms()));
+        Ok(id)
+    }
+
+    fn update_job(&mut self, id: JobId, update: &JobUpdate) -> Result<(), StorageError> {
+        let job = self
+            .jobs
+            .get_mut(&id)
+            .ok_or(StorageError::JobNotFound(id.0))?;
+        shared::apply_job_update(job, update, shared::now_ms());
+        Ok(())
+    }
+
+    fn job(&self, id: JobId) -> Result<JobRecord, StorageError> {
+        self.jobs
+            .get(&id)
+            .cloned()
+            .ok_or(StorageError::JobNotFound(id.0))
+    }
+
+    fn list_jobs(&self) -> Result<Vec<JobRecord>, StorageError> {
+        Ok(self.jobs.values().cloned().collect())
+    }
+
+    fn mark_interrupted(&mut self, is_alive: &dyn Fn(u32) -> bool) -> Result<usize, StorageError> {
+        let now = shared::now_ms();
+        let update = JobUpdate {
+            status: Some(super::RunStatus::Interrupted),
+            ..JobUpdate::default()
+        };
+        let mut marked = Vec::new();
+        for job in self.jobs.values_mut() {
+            if !job.status.is_terminal() && !is_alive(job.owner_pid) {
+                shared::apply_job_update(job, &update, now);
+                marked.push(job.id);
+            }
+        }
+        for run in self.runs.values_mut() {
+            let orphaned = run.summary.job.is_some_and(|job| marked.contains(&job));
+            if orphaned && !run.summary.status.is_terminal() {
+                run.summary.status = super::RunStatus::Interrupted;
+            }
+        }
+        Ok(marked.len())
     }
 }

@@ -1,7 +1,6 @@
 //! Persistence of datasets and runs behind one [`Storage`] trait.
 //!
 //! Owns: the trait, its record types, and every backend (`sqlite`, `memory`, and `timescale`
-//! behind its feature). rusqlite and postgres types never leave their backend files.
 //! Depends on `model` only.
 //!
 //! Invariants every backend keeps (checked by the shared conformance suite in `conformance`):
@@ -19,7 +18,8 @@ mod sqlite;
 
 pub use memory::MemoryStorage;
 pub use records::{
-    DatasetId, DatasetMeta, NewDataset, NewRun, RunId, RunRecord, RunStatus, RunSummary,
+    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
+    RunRecord, RunStatus, RunSummary, RunUpdate,
 };
 pub use sqlite::SqliteStorage;
 
@@ -36,6 +36,9 @@ pub enum StorageError {
     /// No run with this id.
     #[error("no run {0}")]
     RunNotFound(i64),
+    /// No job with this id.
+    #[error("no job {0}")]
+    JobNotFound(i64),
     /// A dataset with this name exists already.
     #[error("a dataset named {0:?} already exists (choose another name or delete it first)")]
     NameTaken(String),
@@ -124,6 +127,37 @@ pub trait Storage: Send + std::fmt::Debug {
 
     /// Deletes one run.
     fn delete_run(&mut self, id: RunId) -> Result<(), StorageError>;
+
+    /// Appends rows to a run's scores and predictions in one transaction (streams and long
+    /// jobs write as they go: a crash loses at most the batch being appended).
+    fn append_run(
+        &mut self,
+        id: RunId,
+        scores: &[f64],
+        predicted: &[bool],
+    ) -> Result<(), StorageError>;
+
+    /// Changes a run's status, error, metrics or timings (the `Some` fields of `update`).
+    fn update_run(&mut self, id: RunId, update: &RunUpdate) -> Result<(), StorageError>;
+
+    /// Stores a new job; its runs point to it through [`NewRun::job`].
+    fn put_job(&mut self, job: &NewJob) -> Result<JobId, StorageError>;
+
+    /// Changes a job's status, progress, throughput or summary.
+    fn update_job(&mut self, id: JobId, update: &JobUpdate) -> Result<(), StorageError>;
+
+    /// One job.
+    fn job(&self, id: JobId) -> Result<JobRecord, StorageError>;
+
+    /// All jobs, sorted by id.
+    fn list_jobs(&self) -> Result<Vec<JobRecord>, StorageError>;
+
+    /// Marks as [`RunStatus::Interrupted`] every unfinished (queued, running, paused) job whose
+    /// owner process is not alive according to `is_alive`, and every unfinished run of those
+    /// jobs. Called on start-up, so a job killed with its process shows as interrupted, while
+    /// jobs of another live process sharing the database are left alone. Returns how many
+    /// jobs were marked.
+    fn mark_interrupted(&mut self, is_alive: &dyn Fn(u32) -> bool) -> Result<usize, StorageError>;
 }
 
 /// Checks a user-given dataset name: non-empty, printable, at most 200 characters.

@@ -16,6 +16,17 @@ pub struct DatasetId(pub i64);
 #[serde(transparent)]
 pub struct RunId(pub i64);
 
+/// Identifies a stored job (one batch or stream execution of one or more detectors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub i64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 impl fmt::Display for DatasetId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
@@ -94,6 +105,8 @@ pub enum RunStatus {
     Queued,
     /// Being computed.
     Running,
+    /// A stream job held by the user; resumes where it stopped.
+    Paused,
     /// Completed with all scores.
     Finished,
     /// Stopped by an error; `error` says why.
@@ -110,6 +123,7 @@ impl RunStatus {
         match self {
             Self::Queued => "queued",
             Self::Running => "running",
+            Self::Paused => "paused",
             Self::Finished => "finished",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
@@ -122,12 +136,23 @@ impl RunStatus {
         Some(match text {
             "queued" => Self::Queued,
             "running" => Self::Running,
+            "paused" => Self::Paused,
             "finished" => Self::Finished,
             "failed" => Self::Failed,
             "cancelled" => Self::Cancelled,
             "interrupted" => Self::Interrupted,
             _ => return None,
         })
+    }
+}
+
+impl RunStatus {
+    /// True once nothing will change any more (finished, failed, cancelled, interrupted).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Finished | Self::Failed | Self::Cancelled | Self::Interrupted
+        )
     }
 }
 
@@ -166,6 +191,8 @@ pub struct NewRun {
     pub fit_secs: f64,
     /// Time spent scoring, in seconds.
     pub score_secs: f64,
+    /// The job this run belongs to (stream and multi-detector jobs); `None` for a lone run.
+    pub job: Option<JobId>,
 }
 
 /// A run's summary without the per-row vectors.
@@ -201,6 +228,8 @@ pub struct RunSummary {
     pub score_secs: f64,
     /// Creation time, milliseconds since the epoch.
     pub created_ms: i64,
+    /// The job this run belongs to.
+    pub job: Option<JobId>,
 }
 
 /// A full run: summary plus per-row scores and predictions.
@@ -212,4 +241,86 @@ pub struct RunRecord {
     pub scores: Vec<f64>,
     /// One predicted flag per row.
     pub predicted: Vec<bool>,
+}
+
+/// A change to a stored run's summary; `None` fields are left as they are. Scores are added
+/// with `Storage::append_run`, never through this.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunUpdate {
+    /// New status.
+    pub status: Option<RunStatus>,
+    /// Error text (set with a failed status).
+    pub error: Option<String>,
+    /// Evaluation metrics as JSON (see `eval::EvalReport`).
+    pub metrics_json: Option<String>,
+    /// Fit time, seconds.
+    pub fit_secs: Option<f64>,
+    /// Scoring time, seconds.
+    pub score_secs: Option<f64>,
+}
+
+/// A job to store. Its runs (one per detector) are stored with `NewRun::job` pointing here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    /// The dataset replayed or scored.
+    pub dataset: DatasetId,
+    /// `batch` or `stream`.
+    pub kind: String,
+    /// The job's full specification as JSON (detectors, plan, speed, threshold), so it can be
+    /// shown and repeated.
+    pub spec_json: String,
+    /// Initial status (usually queued or running).
+    pub status: RunStatus,
+    /// Rows the job will process in total.
+    pub rows_total: usize,
+    /// Process id of the program running it: on restart, a job still "running" whose owner
+    /// is gone was interrupted (see `Storage::mark_interrupted`).
+    pub owner_pid: u32,
+}
+
+/// A stored job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// Job id.
+    pub id: JobId,
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// `batch` or `stream`.
+    pub kind: String,
+    /// Specification JSON.
+    pub spec_json: String,
+    /// Current status.
+    pub status: RunStatus,
+    /// Error text for failed jobs.
+    pub error: Option<String>,
+    /// Rows processed so far (flushed to storage).
+    pub rows_done: usize,
+    /// Rows in total.
+    pub rows_total: usize,
+    /// Throughput in rows per second (NaN until measured).
+    pub rows_per_sec: f64,
+    /// Results of the whole job as JSON (detection delays per injected window, ...).
+    pub summary_json: String,
+    /// Owner process id.
+    pub owner_pid: u32,
+    /// Creation time, milliseconds since the epoch.
+    pub created_ms: i64,
+    /// When it reached a terminal status, milliseconds since the epoch.
+    pub finished_ms: Option<i64>,
+}
+
+/// A change to a stored job; `None` fields are left as they are. Moving to a terminal status
+/// also records `finished_ms`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobUpdate {
+    /// New status.
+    pub status: Option<RunStatus>,
+    /// Error text.
+    pub error: Option<String>,
+    /// Rows processed so far.
+    pub rows_done: Option<usize>,
+    /// Throughput, rows per second.
+    pub rows_per_sec: Option<f64>,
+    /// Whole-job results JSON.
+    pub summary_json: Option<String>,
 }

@@ -4,7 +4,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{DatasetId, DatasetMeta, NewDataset, NewRun, RunId, RunSummary, StorageError};
+use super::{
+    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
+    RunSummary, RunUpdate, StorageError,
+};
 use crate::model::Series;
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
@@ -69,5 +72,80 @@ pub(super) fn run_summary(id: RunId, run: &NewRun, created_ms: i64) -> RunSummar
         fit_secs: run.fit_secs,
         score_secs: run.score_secs,
         created_ms,
+        job: run.job,
+    }
+}
+
+/// Applies `update` to a run summary in place (the Memory backend; SQL backends do the same
+/// with `COALESCE`).
+pub(super) fn apply_run_update(summary: &mut RunSummary, update: &RunUpdate) {
+    if let Some(status) = update.status {
+        summary.status = status;
+    }
+    if let Some(error) = &update.error {
+        summary.error = Some(error.clone());
+    }
+    if let Some(metrics) = &update.metrics_json {
+        summary.metrics_json.clone_from(metrics);
+    }
+    if let Some(fit) = update.fit_secs {
+        summary.fit_secs = fit;
+    }
+    if let Some(score) = update.score_secs {
+        summary.score_secs = score;
+    }
+}
+
+/// Applies `update` to a job in place, stamping `finished_ms` on a move to a terminal status.
+pub(super) fn apply_job_update(job: &mut JobRecord, update: &JobUpdate, now_ms: i64) {
+    if let Some(status) = update.status {
+        if status.is_terminal() && !job.status.is_terminal() {
+            job.finished_ms = Some(now_ms);
+        }
+        job.status = status;
+    }
+    if let Some(error) = &update.error {
+        job.error = Some(error.clone());
+    }
+    if let Some(rows) = update.rows_done {
+        job.rows_done = rows;
+    }
+    if let Some(rate) = update.rows_per_sec {
+        job.rows_per_sec = rate;
+    }
+    if let Some(summary) = &update.summary_json {
+        job.summary_json.clone_from(summary);
+    }
+}
+
+/// The record of a newly stored job.
+pub(super) fn job_record(id: JobId, job: &NewJob, created_ms: i64) -> JobRecord {
+    JobRecord {
+        id,
+        dataset: job.dataset,
+        kind: job.kind.clone(),
+        spec_json: job.spec_json.clone(),
+        status: job.status,
+        error: None,
+        rows_done: 0,
+        rows_total: job.rows_total,
+        rows_per_sec: f64::NAN,
+        summary_json: "{}".to_owned(),
+        owner_pid: job.owner_pid,
+        created_ms,
+        finished_ms: job.status.is_terminal().then_some(created_ms),
+    }
+}
+
+/// Checks an append: one prediction per score.
+pub(super) fn check_append(scores: &[f64], predicted: &[bool]) -> Result<(), StorageError> {
+    if predicted.len() == scores.len() {
+        Ok(())
+    } else {
+        Err(StorageError::InvalidRecord(format!(
+            "an append needs one prediction per score, got {} predictions for {} scores",
+            predicted.len(),
+            scores.len()
+        )))
     }
 }

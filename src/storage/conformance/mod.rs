@@ -33,10 +33,12 @@
 
 mod crash;
 mod datasets;
+mod jobs;
 mod runs;
 
 pub use crash::{CRASH_ROWS, crash_series, crash_writer};
 pub use datasets::*;
+pub use jobs::*;
 pub use runs::*;
 
 /// Re-export of the suite macro under this module's path.
@@ -124,6 +126,13 @@ macro_rules! storage_conformance_tests {
             empty_run_round_trips,
             run_with_mismatched_predictions_is_rejected,
             run_for_unknown_dataset_is_rejected,
+            appends_grow_a_run_across_chunks_bit_exact,
+            append_checks_lengths_and_ids,
+            update_run_changes_only_given_fields,
+            jobs_round_trip_and_update,
+            job_runs_point_to_their_job,
+            interrupted_jobs_are_those_of_dead_owners,
+            deleting_a_dataset_removes_its_jobs,
         );
     };
 }

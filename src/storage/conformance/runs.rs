@@ -48,6 +48,7 @@ pub fn sample_run(dataset: DatasetId, rows: usize, seed: u64) -> NewRun {
         metrics_json: r#"{"f1":0.5}"#.to_owned(),
         fit_secs: 0.25,
         score_secs: 1.5 + seed as f64,
+        job: None,
     }
 }
 

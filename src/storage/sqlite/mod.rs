@@ -8,9 +8,10 @@
 //! dataset or run is either complete or absent. User text (names, column names, sources,
 //! JSON) is only ever a bound parameter; the SQL strings are all constants.
 //!
-//! Files: `schema.rs` (migrations), `datasets.rs`, `runs.rs`.
+//! Files: `schema.rs` (migrations), `datasets.rs`, `runs.rs`, `jobs.rs`.
 
 mod datasets;
+mod jobs;
 mod runs;
 mod schema;
 
@@ -20,7 +21,8 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, Row, types::FromSql};
 
 use super::{
-    DatasetId, DatasetMeta, NewDataset, NewRun, RunId, RunRecord, RunSummary, Storage, StorageError,
+    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
+    RunRecord, RunSummary, RunUpdate, Storage, StorageError,
 };
 use crate::model::Series;
 
@@ -176,6 +178,39 @@ impl Storage for SqliteStorage {
 
     fn delete_run(&mut self, id: RunId) -> Result<(), StorageError> {
         runs::delete(&mut self.conn, id)
+    }
+
+    fn append_run(
+        &mut self,
+        id: RunId,
+        scores: &[f64],
+        predicted: &[bool],
+    ) -> Result<(), StorageError> {
+        runs::append(&mut self.conn, id, scores, predicted)
+    }
+
+    fn update_run(&mut self, id: RunId, update: &RunUpdate) -> Result<(), StorageError> {
+        runs::update(&mut self.conn, id, update)
+    }
+
+    fn put_job(&mut self, job: &NewJob) -> Result<JobId, StorageError> {
+        jobs::put(&mut self.conn, job)
+    }
+
+    fn update_job(&mut self, id: JobId, update: &JobUpdate) -> Result<(), StorageError> {
+        jobs::update(&mut self.conn, id, update)
+    }
+
+    fn job(&self, id: JobId) -> Result<JobRecord, StorageError> {
+        jobs::get_job(&self.conn, id)
+    }
+
+    fn list_jobs(&self) -> Result<Vec<JobRecord>, StorageError> {
+        jobs::list(&self.conn)
+    }
+
+    fn mark_interrupted(&mut self, is_alive: &dyn Fn(u32) -> bool) -> Result<usize, StorageError> {
+        jobs::mark_interrupted(&mut self.conn, is_alive)
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Layout: datasets keep their summary in `datasets` and their per-row data column-wise in
 //! `series_chunk` (see `storage::codec`: ~64 Ki rows per blob). Runs keep their summary in
-//! `runs` and their scores and predictions in `run_chunk`. Every child row is removed with its
+//! `runs` and their scores and predictions in `run_chunk`; jobs keep their state in `jobs`. Every child row is removed with its
 //! parent by `ON DELETE CASCADE`; a derived dataset's `parent_id` is cleared when the parent
 //! goes. Tables are `STRICT`, so a wrong type is an error instead of a silent conversion.
 
@@ -76,6 +76,27 @@ const MIGRATIONS: &[&str] = &[
         bytes       BLOB    NOT NULL,
         PRIMARY KEY (run_id, kind, chunk_index)
     ) STRICT;
+    ",
+    // 2: jobs (batch or stream executions of one or more detectors); runs point to their job.
+    "
+    CREATE TABLE jobs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_id   INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        kind         TEXT    NOT NULL,
+        spec_json    TEXT    NOT NULL,
+        status       TEXT    NOT NULL,
+        error        TEXT,
+        rows_done    INTEGER NOT NULL CHECK (rows_done >= 0),
+        rows_total   INTEGER NOT NULL CHECK (rows_total >= 0),
+        rows_per_sec REAL,
+        summary_json TEXT    NOT NULL,
+        owner_pid    INTEGER NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        finished_ms  INTEGER
+    ) STRICT;
+    CREATE INDEX jobs_by_status ON jobs(status);
+    ALTER TABLE runs ADD COLUMN job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL;
+    CREATE INDEX runs_by_job ON runs(job_id);
     ",
 ];
 
