@@ -13,6 +13,14 @@
 //!   case: every frame of a continuous zoom);
 //! - `plot_frame_undecimated`: every row handed to `egui_plot` as is, for comparison (10k and
 //!   100k only: 1M takes far too long per frame, which is the point of decimating).
+//! - `plot_frame_10m_x4`: the desktop-app issue's scale bar, 10M rows × 4 columns (second
+//!   steps), four stacked plots: `zoomed_out` (whole span, cache dropped every frame: the
+//!   min/max pyramid answers each bucket), `zoomed_in` (a 1/1000 slice, cache dropped),
+//!   `panning` (the view moves by 2% of its width per frame, caches kept: what dragging
+//!   costs), `zoom_steps` (the width changes by 5% per frame: every frame decimates anew),
+//!   and `zoomed_out_no_pyramid` (the same view scanning all 40M values: why the pyramid).
+//!   Building the data and its pyramids takes a few seconds before the group starts; the
+//!   pyramid's bytes are printed to stderr.
 //!
 //! Run: `cargo bench --bench ui_frame -- --warm-up-time 1 --measurement-time 3`.
 
@@ -37,21 +45,42 @@ const ROWS: &[usize] = &[10_000, 100_000, 1_000_000];
 /// A seeded seasonal series, minute steps from 2023-01-01, with a labelled window every 50k
 /// rows.
 fn data(rows: usize) -> PlotData {
+    data_with(rows, 1, 60)
+}
+
+/// `columns` seeded seasonal columns of `rows` rows, `step_secs` apart from 2023-01-01.
+fn data_with(rows: usize, columns: usize, step_secs: i64) -> PlotData {
     let start = 1_672_531_200 * Timestamp::NANOS_PER_SEC;
-    let step = 60 * Timestamp::NANOS_PER_SEC;
+    let step = step_secs * Timestamp::NANOS_PER_SEC;
     let timestamps = (0..rows as i64)
         .map(|i| Timestamp(start + i * step))
         .collect();
-    let values = anomdet::testing::seasonal_values(rows, 1_440, 0.2, 7);
+    let names: Vec<String> = (0..columns)
+        .map(|c| {
+            if c == 0 {
+                "value".to_owned()
+            } else {
+                format!("value{c}")
+            }
+        })
+        .collect();
+    let cols = names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let values = anomdet::testing::seasonal_values(rows, 1_440, 0.2, 7 + c as u64);
+            Column::new(name.as_str(), values)
+        })
+        .collect();
     let labels = (0..rows).map(|i| i % 50_000 < 30).collect();
-    let series = Series::new(timestamps, vec![Column::new("value", values)], Some(labels))
-        .unwrap_or_else(|e| panic!("bench series: {e}"));
+    let series =
+        Series::new(timestamps, cols, Some(labels)).unwrap_or_else(|e| panic!("bench series: {e}"));
     let meta = DatasetMeta {
         id: DatasetId(1),
         name: format!("bench-{rows}"),
         source: "bench".to_owned(),
         rows,
-        columns: vec!["value".to_owned()],
+        columns: names,
         start: series.timestamps().first().copied(),
         end: series.timestamps().last().copied(),
         step_ns: Some(step),
@@ -157,5 +186,83 @@ fn bench_frames(c: &mut Criterion) {
     raw.finish();
 }
 
-criterion_group!(benches, bench_frames);
+/// Rows of the scale case.
+const BIG_ROWS: usize = 10_000_000;
+
+#[expect(
+    clippy::print_stderr,
+    reason = "a bench reports the pyramid's memory next to its timings"
+)]
+fn bench_10m_x4(c: &mut Criterion) {
+    let state = AppState::default();
+    let built = std::time::Instant::now();
+    let mut big = data_with(BIG_ROWS, 4, 1);
+    eprintln!(
+        "10M x 4: data and pyramids built in {:.1} s; pyramids {:.1} MB for {:.1} MB of values",
+        built.elapsed().as_secs_f64(),
+        big.pyramid_bytes() as f64 / 1e6,
+        (big.columns.len() * BIG_ROWS * 8) as f64 / 1e6,
+    );
+    let (x0, x1) = big.x_range();
+    let span = x1 - x0;
+    let mut group = c.benchmark_group("plot_frame_10m_x4");
+    group.sample_size(10);
+    let ctx = egui::Context::default();
+    let mut panel = PlotPanel::default();
+    for _ in 0..3 {
+        frame(&ctx, &mut panel, &big, &state);
+    }
+    group.bench_function("zoomed_out", |b| {
+        b.iter(|| {
+            panel.invalidate_caches();
+            black_box(frame(&ctx, &mut panel, &big, &state))
+        });
+    });
+    let slice = span / 1000.0;
+    let mid = x0 + span / 2.0;
+    // The plots keep their bounds in egui's memory, so one request zooms them for good.
+    panel.set_x_view(mid, mid + slice);
+    frame(&ctx, &mut panel, &big, &state);
+    group.bench_function("zoomed_in", |b| {
+        b.iter(|| {
+            panel.invalidate_caches();
+            black_box(frame(&ctx, &mut panel, &big, &state))
+        });
+    });
+    // Panning: a view a tenth of the span wide moves by 2% of its width per frame.
+    let width = span / 10.0;
+    let mut left = x0;
+    frame(&ctx, &mut panel, &big, &state);
+    group.bench_function("panning", |b| {
+        b.iter(|| {
+            left += width * 0.02;
+            if left + width > x1 {
+                left = x0;
+            }
+            panel.set_x_view(left, left + width);
+            black_box(frame(&ctx, &mut panel, &big, &state))
+        });
+    });
+    let mut zoom = 1.0;
+    group.bench_function("zoom_steps", |b| {
+        b.iter(|| {
+            zoom = if zoom < 0.001 { 1.0 } else { zoom * 0.95 };
+            panel.set_x_view(mid - span * zoom / 2.0, mid + span * zoom / 2.0);
+            black_box(frame(&ctx, &mut panel, &big, &state))
+        });
+    });
+    big.pyramids.iter_mut().for_each(|p| *p = None);
+    frame(&ctx, &mut panel, &big, &state);
+    panel.set_x_view(x0, x1);
+    frame(&ctx, &mut panel, &big, &state);
+    group.bench_function("zoomed_out_no_pyramid", |b| {
+        b.iter(|| {
+            panel.invalidate_caches();
+            black_box(frame(&ctx, &mut panel, &big, &state))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_frames, bench_10m_x4);
 criterion_main!(benches);

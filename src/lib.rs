@@ -27,6 +27,7 @@ pub mod import;
 pub mod inject;
 pub mod model;
 pub mod storage;
+pub mod stream;
 
 #[cfg(feature = "gui")]
 pub mod app;

@@ -9,11 +9,20 @@
 )]
 
 mod cli;
+mod desktop;
 mod detectors;
 mod eval;
+mod eval_bench;
 mod import;
 mod injectors;
+mod jobs;
 mod learned;
+#[cfg(feature = "timescale")]
+mod postgres;
 mod storage;
 #[cfg(feature = "gui")]
 mod ui;
+#[cfg(feature = "gui")]
+mod ui_flow;
+#[cfg(feature = "gui")]
+mod ui_scale;

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use crate::storage::DatasetId;
 
+pub use super::flow::FlowCommand;
+
 /// A request from a panel (or a keyboard shortcut) to the app.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum UiCommand {
     /// Show the native file dialog (on a worker) and import what the user picks.
     OpenFileDialog,
@@ -36,4 +38,6 @@ pub enum UiCommand {
     },
     /// Show or hide the ground-truth shading.
     SetLabelsVisible(bool),
+    /// A workflow request (generate, inject, detect, judge, keep).
+    Flow(FlowCommand),
 }

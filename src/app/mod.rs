@@ -12,12 +12,14 @@
 //! [`UiCommand`]s that the app applies after layout.
 
 pub mod command;
+pub mod flow;
 pub mod jobs;
 pub mod panels;
 pub mod plot;
 mod shell;
 pub mod state;
 pub mod theme;
+pub mod widgets;
 
 use std::path::PathBuf;
 
@@ -47,6 +49,7 @@ pub struct AppOptions {
 /// terminal to read it in).
 pub fn run_native(options: AppOptions) -> Result<()> {
     let AppOptions { db, open_files } = options;
+    let use_saved_db = db == DbLocation::default_local();
     let (engine, startup_error) = match Engine::open(&db) {
         Ok(engine) => (engine, None),
         Err(error) => {
@@ -78,7 +81,15 @@ pub fn run_native(options: AppOptions) -> Result<()> {
     eframe::run_native(
         "AnomDet",
         native,
-        Box::new(move |cc| Ok(Box::new(App::new(cc, engine, open_files, startup_error)))),
+        Box::new(move |cc| {
+            let mut app = App::new(cc, engine, open_files, startup_error);
+            // The database chosen in Settings wins over the platform default, never over an
+            // explicit `--db`/`ANOMDET_DB` (unless that names the default file itself).
+            if use_saved_db {
+                app.tools_mut().open_saved_database();
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|error| Error::Invalid(format!("could not open the window: {error}")))
 }

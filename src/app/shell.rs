@@ -18,11 +18,14 @@ use crate::error::Error;
 use crate::storage::{DatasetId, DatasetMeta};
 
 use super::command::UiCommand;
+use super::flow::{Flow, FlowOutput};
 use super::jobs::{JobEvent, Jobs, file_name};
 use super::panels::datasets::{DatasetsView, datasets_ui};
 use super::panels::dialogs::{Dialog, dialog_ui, drop_hint_ui};
 use super::panels::plot::{PlotPanel, PlotView};
+use super::panels::settings::{Settings, SettingsEvent};
 use super::panels::status::{StatusView, status_ui};
+use super::panels::tools::Tools;
 use super::panels::top_bar::top_bar_ui;
 use super::plot::PlotData;
 use super::state::AppState;
@@ -44,6 +47,8 @@ pub struct App {
     error: Option<String>,
     note: Option<String>,
     dialog: Option<Dialog>,
+    flow: Flow,
+    tools: Tools,
     cmds: Vec<UiCommand>,
 }
 
@@ -65,6 +70,11 @@ impl App {
         // "now" lets egui coalesce them into one frame (rerun does the same).
         let notifier = Notifier::new(move || ctx.request_repaint_after(Duration::from_millis(10)));
         let mut app = Self::with_parts(engine, notifier, state);
+        let settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, Settings::STORAGE_KEY))
+            .unwrap_or_default();
+        app.tools.restore(settings, &cc.egui_ctx);
         app.error = startup_error;
         app.jobs.enqueue_imports(open_files);
         app
@@ -77,6 +87,8 @@ impl App {
     }
 
     fn with_parts(engine: Engine, notifier: Notifier, state: AppState) -> Self {
+        let flow = Flow::new(engine.clone(), notifier.clone());
+        let tools = Tools::new(engine.clone(), notifier.clone());
         let mut jobs = Jobs::new(engine, notifier);
         jobs.refresh_list();
         jobs.describe_storage();
@@ -91,6 +103,8 @@ impl App {
             error: None,
             note: None,
             dialog: None,
+            flow,
+            tools,
             cmds: Vec::new(),
         }
     }
@@ -124,6 +138,11 @@ impl App {
         self.error.as_deref()
     }
 
+    /// The passing note shown in the status bar.
+    pub fn last_note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
     /// The open dialog.
     pub fn dialog(&self) -> Option<&Dialog> {
         self.dialog.as_ref()
@@ -131,12 +150,32 @@ impl App {
 
     /// True while background work runs or waits.
     pub fn is_busy(&self) -> bool {
-        self.jobs.is_busy()
+        self.jobs.is_busy() || self.flow.is_busy() || self.tools.is_busy()
+    }
+
+    /// The workflow (inject, detect, judge, keep) state.
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
+    /// The workflow state, mutable (tests set panel fields the way a user would).
+    pub fn flow_mut(&mut self) -> &mut Flow {
+        &mut self.flow
     }
 
     /// The persisted part of the state.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The settings and comparison windows.
+    pub fn tools(&self) -> &Tools {
+        &self.tools
+    }
+
+    /// The settings and comparison windows, to open or feed them.
+    pub fn tools_mut(&mut self) -> &mut Tools {
+        &mut self.tools
     }
 
     /// Queues a command as if a panel had pushed it (applied at the end of the next frame).
@@ -149,6 +188,14 @@ impl App {
     fn logic_step(&mut self, ctx: &egui::Context) {
         for event in self.jobs.poll() {
             self.apply_event(event);
+        }
+        let selected = self
+            .state
+            .selected
+            .and_then(|id| self.datasets.iter().find(|d| d.id == id));
+        self.flow.sync(selected);
+        for output in self.flow.poll(self.state.workflow_tab) {
+            self.apply_flow_output(output);
         }
         // egui 0.37 hands dropped files over as handles; natively each has an absolute path.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -178,9 +225,15 @@ impl App {
         let mut cmds = std::mem::take(&mut self.cmds);
         let import = self.jobs.import_status();
         egui::Panel::top("anomdet-top-bar").show(ui, |ui| {
-            top_bar_ui(ui, import.as_ref(), &mut cmds);
+            ui.horizontal(|ui| {
+                top_bar_ui(ui, import.as_ref(), &mut cmds);
+                self.tools.buttons_ui(ui, self.state.selected);
+            });
         });
-        let selected_meta = self.selected_meta();
+        let selected_meta = self
+            .state
+            .selected
+            .and_then(|id| self.datasets.iter().find(|d| d.id == id));
         egui::Panel::bottom("anomdet-status").show(ui, |ui| {
             let view = StatusView {
                 storage: self.storage.as_deref(),
@@ -204,7 +257,26 @@ impl App {
                 };
                 datasets_ui(ui, view, &mut cmds);
             });
+        egui::Panel::right("anomdet-workflow")
+            .resizable(true)
+            .default_size(theme::WORKFLOW_PANEL_WIDTH)
+            .show(ui, |ui| {
+                self.flow
+                    .workflow_ui(ui, self.state.workflow_tab, selected_meta, &mut cmds);
+            });
         egui::CentralPanel::default().show(ui, |ui| {
+            let tab = self.state.workflow_tab;
+            if let Some(data) = self.plotted.as_deref()
+                && self.flow.has_results(tab, Some(data))
+            {
+                egui::Panel::bottom("anomdet-results")
+                    .resizable(true)
+                    .default_size(theme::RESULTS_HEIGHT)
+                    .show(ui, |ui| {
+                        self.flow
+                            .results_ui(ui, data, tab, self.state.show_labels, &mut cmds);
+                    });
+            }
             let view = PlotView {
                 data: self.plotted.as_deref(),
                 loading: self.jobs.loading().is_some(),
@@ -216,6 +288,15 @@ impl App {
         if let Some(dialog) = &self.dialog {
             dialog_ui(&ctx, dialog, &mut cmds);
         }
+        for event in self.tools.show(&ctx) {
+            if let SettingsEvent::StorageSwitched(description) = event {
+                self.storage = Some(description);
+                self.select(None);
+                self.datasets.clear();
+                self.listed = false;
+                self.jobs.refresh_list();
+            }
+        }
         let hovered = ctx.input(|i| i.raw.hovered_files.len());
         if hovered > 0 {
             drop_hint_ui(&ctx, hovered);
@@ -223,14 +304,9 @@ impl App {
         for cmd in cmds {
             self.apply_command(cmd);
         }
-        if self.jobs.import_status().is_some() {
+        if self.jobs.import_status().is_some() || self.flow.batch_status().is_some() {
             ctx.request_repaint_after(PROGRESS_REPAINT);
         }
-    }
-
-    fn selected_meta(&self) -> Option<&DatasetMeta> {
-        let id = self.state.selected?;
-        self.datasets.iter().find(|d| d.id == id)
     }
 
     fn apply_command(&mut self, cmd: UiCommand) {
@@ -266,6 +342,26 @@ impl App {
                 }
             }
             UiCommand::SetLabelsVisible(show) => self.state.show_labels = show,
+            UiCommand::Flow(cmd) => self.flow.apply(cmd, &mut self.state),
+        }
+    }
+
+    fn apply_flow_output(&mut self, output: FlowOutput) {
+        match output {
+            FlowOutput::Created(meta) => {
+                let id = meta.id;
+                if !self.datasets.iter().any(|d| d.id == id) {
+                    let at = self.datasets.partition_point(|d| d.name < meta.name);
+                    self.datasets.insert(at, meta);
+                }
+                self.select(Some(id));
+                self.jobs.refresh_list();
+            }
+            FlowOutput::Note(note) => self.note = Some(note),
+            FlowOutput::Error(error) => {
+                log::warn!("{error}");
+                self.error = Some(error);
+            }
         }
     }
 
@@ -361,5 +457,6 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, AppState::STORAGE_KEY, &self.state);
+        eframe::set_value(storage, Settings::STORAGE_KEY, self.tools.persisted());
     }
 }

@@ -21,6 +21,38 @@ pub struct AppState {
     pub show_labels: bool,
     /// Whether the import-warnings list in the status bar is expanded.
     pub warnings_open: bool,
+    /// The tab shown in the workflow panel.
+    pub workflow_tab: WorkflowTab,
+}
+
+/// The tabs of the workflow panel, in workflow order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowTab {
+    /// Generate a synthetic series.
+    Generate,
+    /// Inject anomalies into the selected dataset.
+    Inject,
+    /// Run detectors.
+    #[default]
+    Detect,
+    /// Stored runs of the selected dataset.
+    Runs,
+}
+
+impl WorkflowTab {
+    /// Every tab, in display order.
+    pub const ALL: [Self; 4] = [Self::Generate, Self::Inject, Self::Detect, Self::Runs];
+
+    /// The tab's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Generate => "Generate",
+            Self::Inject => "Inject",
+            Self::Detect => "Detect",
+            Self::Runs => "Runs",
+        }
+    }
 }
 
 impl Default for AppState {
@@ -30,6 +62,7 @@ impl Default for AppState {
             hidden_columns: BTreeSet::new(),
             show_labels: true,
             warnings_open: false,
+            workflow_tab: WorkflowTab::default(),
         }
     }
 }

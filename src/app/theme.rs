@@ -51,3 +51,44 @@ pub const DATASET_PANEL_WIDTH: f32 = 360.0;
 
 /// Highest number of rows of the import-warnings list before it scrolls, in points.
 pub const WARNINGS_LIST_HEIGHT: f32 = 140.0;
+
+// ---- workflow: injection preview, scores, detections (issue 8 steps 2-6) ----
+
+/// Fill of a window an injection plan created (told apart from labelled windows).
+pub const INJECTED_FILL: Color32 = Color32::from_rgba_premultiplied(80, 40, 120, 70);
+
+/// Border of an injected window.
+pub const INJECTED_BORDER: Color32 = Color32::from_rgba_premultiplied(170, 110, 230, 160);
+
+/// Fill of the row window being placed on the preview plot.
+pub const TARGET_FILL: Color32 = Color32::from_rgba_premultiplied(40, 70, 110, 60);
+
+/// Border of the row window being placed.
+pub const TARGET_BORDER: Color32 = Color32::from_rgba_premultiplied(90, 160, 230, 180);
+
+/// The original values under an injection preview.
+pub const ORIGINAL_LINE: Color32 = Color32::from_gray(140);
+
+/// A detection that overlaps a truth window (true positive).
+pub const HIT_FILL: Color32 = Color32::from_rgba_premultiplied(40, 110, 50, 110);
+
+/// A detection outside every truth window (false positive).
+pub const FALSE_FILL: Color32 = Color32::from_rgba_premultiplied(130, 80, 10, 110);
+
+/// Outline of a truth window no detection touched (missed).
+pub const MISS_BORDER: Color32 = Color32::from_rgb(235, 70, 70);
+
+/// Outline of the selected detection.
+pub const SELECTED_BORDER: Color32 = Color32::from_rgb(240, 220, 80);
+
+/// A detector's score line.
+pub const SCORE_LINE: Color32 = Color32::from_rgb(120, 190, 240);
+
+/// The threshold line.
+pub const THRESHOLD_LINE: Color32 = Color32::from_rgb(240, 170, 60);
+
+/// Default width of the workflow panel, in points.
+pub const WORKFLOW_PANEL_WIDTH: f32 = 360.0;
+
+/// Default height of the results area under the data plot, in points.
+pub const RESULTS_HEIGHT: f32 = 340.0;

@@ -4,11 +4,18 @@
 //! and `--json`). `anyhow` is used here and in `main.rs` only; everything below speaks the
 //! crate's typed errors. Each subcommand family lives in its own file.
 
+mod bench;
 mod data;
+mod desktop;
 mod eval;
 mod inject;
+mod jobs;
 mod output;
+mod rank;
+mod robustness;
 mod runs;
+mod stream;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -25,7 +32,8 @@ pub use output::Output;
 #[derive(Debug, Parser)]
 #[command(name = "anomdet", version, about)]
 pub struct Cli {
-    /// Database: a SQLite file path, or `:memory:`. Default: anomdet.sqlite in the platform's
+    /// Database: a SQLite file path, `:memory:`, or a `postgres://user@host:port/db` URL
+    /// (password from the URL, PGPASSWORD, or a prompt; needs the `timescale` feature). Default: anomdet.sqlite in the platform's
     /// data directory.
     #[arg(long, global = true, env = "ANOMDET_DB", value_name = "PATH")]
     pub db: Option<String>,
@@ -68,6 +76,25 @@ pub enum Command {
     Generate(inject::GenerateArgs),
     /// All metrics of a stored run against its dataset's labels, with random and constant baselines.
     Eval(eval::EvalArgs),
+    /// Leaderboard: every detector on every labelled dataset (names, CSV files or folders), in
+    /// parallel; runs stored with metrics; table, CSV, JSON and Markdown output.
+    Bench(bench::BenchArgs),
+    /// Detector × injected kind × magnitude matrix on a clean series: which detector catches
+    /// which anomaly, from which magnitude, how fast.
+    Robustness(robustness::RobustnessArgs),
+    /// Suggest detectors for a series without using labels (injected anomalies); on labelled
+    /// data, report how well that predicts the true ranking.
+    Rank(rank::RankArgs),
+    /// Install the desktop entry and icon (applications menu, "Open with" on CSV files) under
+    /// `$XDG_DATA_HOME` (default `~/.local/share`); `--uninstall` removes them.
+    InstallDesktop(desktop::InstallDesktopArgs),
+    /// Copy datasets with their runs and jobs between two stores (SQLite file, PostgreSQL URL).
+    Sync(sync::SyncArgs),
+    /// Replay a dataset as a live stream through one or more detectors (live injection,
+    /// online threshold), printing anomaly windows as they open and close.
+    Stream(stream::StreamArgs),
+    /// List jobs (streams and batch jobs) with their state, progress and throughput.
+    Jobs(jobs::JobsArgs),
     /// Internal: keeps writing datasets until killed (used by the crash-safety test).
     #[command(name = "__crash-writer", hide = true)]
     CrashWriter,
@@ -93,8 +120,18 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         return crate::storage::conformance::crash_writer(path, &mut std::io::stdout())
             .context("crash writer");
     }
-    let engine =
-        Engine::open(&location).with_context(|| format!("opening the database ({location:?})"))?;
+    if let Command::Sync(args) = command {
+        // Opens its own two stores; `--db` is not used.
+        return sync::sync(args, &mut out);
+    }
+    if let Command::InstallDesktop(args) = command {
+        // Needs no database.
+        return desktop::install_desktop(args, &mut out);
+    }
+    let engine = Engine::with_storage(
+        sync::open_storage(&location)
+            .with_context(|| format!("opening the database ({location:?})"))?,
+    );
     match command {
         Command::Import(args) => data::import(&engine, args, &mut out),
         Command::Datasets(args) => data::list(&engine, args, &mut out),
@@ -109,6 +146,11 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         Command::Inject(args) => inject::inject(&engine, args, &mut out),
         Command::Generate(args) => inject::generate(&engine, args, &mut out),
         Command::Eval(args) => eval::eval(&engine, args, &mut out),
-        Command::CrashWriter => Ok(()),
+        Command::Bench(args) => bench::bench(&engine, args, &mut out),
+        Command::Robustness(args) => robustness::robustness(&engine, args, &mut out),
+        Command::Rank(args) => rank::rank(&engine, args, &mut out),
+        Command::Stream(args) => stream::stream(&engine, args, &mut out),
+        Command::Jobs(args) => jobs::jobs(&engine, args, &mut out),
+        Command::CrashWriter | Command::InstallDesktop(_) | Command::Sync(_) => Ok(()),
     }
 }

@@ -116,6 +116,14 @@ pub trait Univariate: Clone + Send + std::fmt::Debug + 'static {
     /// Scores `x` (NaN while warming up or when `x` is NaN), then learns from it.
     fn update(&mut self, x: f64) -> f64;
 
+    /// `out[i] = update(xs[i])` in order. Detectors may override it with a tighter loop that
+    /// performs exactly the same floating-point operations (batch == streaming bit for bit).
+    fn update_slice(&mut self, xs: &[f64], out: &mut [f64]) {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = self.update(x);
+        }
+    }
+
     /// Number of leading finite values whose score is NaN once fitted.
     fn warm_up_rows(&self) -> usize;
 }
@@ -328,8 +336,12 @@ impl<U: Univariate> PerColumn<U> {
                 if chunk_index % 64 == 0 && cancel.is_cancelled() {
                     return Err(DetectError::Cancelled);
                 }
-                for (o, &x) in out.iter_mut().zip(chunk) {
-                    *o = slot.step(x);
+                if slot.ready {
+                    slot.detector.update_slice(chunk, out);
+                } else {
+                    for (o, &x) in out.iter_mut().zip(chunk) {
+                        *o = slot.step(x);
+                    }
                 }
             }
             for (a, &s) in acc.iter_mut().zip(&scratch) {

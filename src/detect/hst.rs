@@ -157,38 +157,47 @@ impl HsTree {
         total
     }
 
-    /// Adds the walk totals of consecutive rows (row-major, `d` values each) to `out`, eight
-    /// rows in lock-step so that their dependent loads overlap; same integers as [`Self::walk`].
-    fn walk_rows(&self, rows: &[f64], d: usize, height: usize, size_limit: u32, out: &mut [u64]) {
-        const LANES: usize = 8;
-        let mut chunks = out.chunks_exact_mut(LANES);
-        let mut base = 0;
-        for lanes in &mut chunks {
-            let mut node = [0usize; LANES];
-            let mut live = [true; LANES];
-            for depth in 0..=height {
-                for lane in 0..LANES {
-                    if live[lane] {
-                        let mass = self.r_mass[node[lane]];
-                        lanes[lane] += u64::from(mass) << depth;
-                        if mass < size_limit || depth == height {
-                            live[lane] = false;
-                        } else {
-                            let x = rows[(base + lane) * d + self.feature[node[lane]] as usize];
-                            let right = x >= self.threshold[node[lane]];
-                            node[lane] = 2 * node[lane] + 1 + usize::from(right);
-                        }
-                    }
-                }
-                if !live.iter().any(|&l| l) {
-                    break;
-                }
+    /// Adds the walk totals of consecutive rows (row-major, `d` values each) to `out`; the same
+    /// integers as [`Self::walk`]. Level-synchronous and branch-free: each pass moves every row
+    /// one level down; a row whose walk has stopped keeps descending with its additions masked
+    /// to zero, so data-dependent stops cost no mispredictions and the rows' loads overlap.
+    /// Stops early once no row is still walking.
+    fn walk_rows(
+        &self,
+        rows: &[f64],
+        d: usize,
+        height: usize,
+        size_limit: u32,
+        out: &mut [u64],
+        scratch: &mut WalkScratch,
+    ) {
+        let WalkScratch { node, live } = scratch;
+        node.clear();
+        node.resize(out.len(), 0);
+        live.clear();
+        live.resize(out.len(), u64::MAX);
+        for depth in 0..height {
+            let mut any = 0u64;
+            for (r, ((o, at), m)) in out
+                .iter_mut()
+                .zip(node.iter_mut())
+                .zip(live.iter_mut())
+                .enumerate()
+            {
+                let i = *at as usize;
+                let mass = self.r_mass[i];
+                *o += (u64::from(mass) << depth) & *m;
+                *m = if mass >= size_limit { *m } else { 0 };
+                any |= *m;
+                let right = rows[r * d + self.feature[i] as usize] >= self.threshold[i];
+                *at = (2 * i + 1 + usize::from(right)) as u32;
             }
-            base += LANES;
+            if any == 0 {
+                return;
+            }
         }
-        for (k, o) in chunks.into_remainder().iter_mut().enumerate() {
-            let at = (base + k) * d;
-            *o += self.walk(&rows[at..at + d], height, size_limit);
+        for ((o, &at), &m) in out.iter_mut().zip(node.iter()).zip(live.iter()) {
+            *o += (u64::from(self.r_mass[at as usize]) << height) & m;
         }
     }
 
@@ -220,6 +229,13 @@ impl HsTree {
         self.assign(2 * node + 1, left, points, d, size_limit);
         self.assign(2 * node + 2, right, points, d, size_limit);
     }
+}
+
+/// Reusable buffers of [`HsTree::walk_rows`]: each row's node and still-walking mask.
+#[derive(Debug, Default)]
+struct WalkScratch {
+    node: Vec<u32>,
+    live: Vec<u64>,
 }
 
 /// Everything that changes while streaming, snapshot after `fit` for `reset`.
@@ -330,6 +346,7 @@ impl HalfSpaceTrees {
             .map(|group| {
                 let mut acc = vec![0u64; if scoring { n } else { 0 }];
                 let mut scratch = Vec::new();
+                let mut walk = WalkScratch::default();
                 for tree in group {
                     if cancel.is_cancelled() {
                         break;
@@ -347,6 +364,7 @@ impl HalfSpaceTrees {
                                 height,
                                 limit,
                                 &mut acc[from..r1],
+                                &mut walk,
                             );
                         }
                         if r0 + next_swap <= n {

@@ -8,8 +8,9 @@
 //! Speed: every tree is stored as a *complete* binary tree of depth `ceil(log2(sample_size))`
 //! (8 for 256 samples). An external node above the depth limit is padded with pass-through
 //! nodes whose leaves all hold its value `depth + c(size)`, so each lookup is exactly `depth`
-//! branch-free steps (`child = 2i + 1 + (x >= threshold)`), done for 8 windows at once to overlap
-//! memory latency. Fit (trees) and batch scoring (chunks of windows) run in parallel on rayon.
+//! branch-free steps (`child = 2i + 1 + (x >= threshold)`). Batch scoring walks a chunk of
+//! windows level by level through one tree at a time (independent iterations, no per-window
+//! dependent chain). Fit (trees) and batch scoring (chunks of windows) run in parallel on rayon.
 
 use rayon::prelude::*;
 
@@ -73,10 +74,9 @@ fn build(params: &Params, seed: u64) -> Result<Box<dyn Detector>, DetectError> {
     )))
 }
 
-/// Windows scored together per parallel task in batch mode.
-const CHUNK: usize = 4096;
-/// Windows walked through one tree in lock-step (latency hiding).
-const LANES: usize = 8;
+/// Windows scored together per parallel task in batch mode (their values, node indices and
+/// one tree stay in L1/L2 cache).
+const CHUNK: usize = 2048;
 
 /// Average path length of an unsuccessful search in a binary search tree of `n` points.
 fn c_factor(n: usize) -> f64 {
@@ -108,6 +108,33 @@ impl Tree {
             i = 2 * i + 1 + usize::from(go_right);
         }
         self.leaf[i - self.feature.len()]
+    }
+}
+
+impl Tree {
+    /// Sets `idx[j]` to the node window `j` of `chunk` reaches after the top levels (up to 3),
+    /// which have only 7 nodes: all their comparisons are made from fixed offsets (no gather)
+    /// and the path is selected arithmetically. Returns the number of levels done.
+    fn top_levels(&self, chunk: &[f64], d: usize, idx: &mut [u32]) -> usize {
+        let node = |k: usize| (self.feature[k] as usize, self.threshold[k]);
+        if self.feature.len() < 7 {
+            let (f0, t0) = node(0);
+            for (j, i) in idx.iter_mut().enumerate() {
+                *i = 1 + u32::from(chunk[j * d + f0] >= t0);
+            }
+            return 1;
+        }
+        let n: [(usize, f64); 7] = std::array::from_fn(node);
+        for (j, i) in idx.iter_mut().enumerate() {
+            let x = |k: usize| u32::from(chunk[j * d + n[k].0] >= n[k].1);
+            let (c0, c1, c2, c3, c4, c5, c6) = (x(0), x(1), x(2), x(3), x(4), x(5), x(6));
+            let c_1 = if c0 == 1 { c2 } else { c1 };
+            let low = if c_1 == 1 { c4 } else { c3 };
+            let high = if c_1 == 1 { c6 } else { c5 };
+            let c_2 = if c0 == 1 { high } else { low };
+            *i = 7 + 4 * c0 + 2 * c_1 + c_2;
+        }
+        3
     }
 }
 
@@ -205,34 +232,36 @@ impl Forest {
         (-(sum / self.trees.len() as f64) / self.norm).exp2()
     }
 
-    /// Scores windows starting at `starts` (consecutive) of the row-major `data` into `out`.
-    fn score_chunk(&self, data: &[f64], first_start: usize, out: &mut [f64]) {
+    /// Scores the consecutive windows starting at rows `first_start ..` of the row-major `data`
+    /// into `out`. Tree-major and level-synchronous: every window of the chunk takes one step
+    /// down the tree per pass, so the passes are independent loads the CPU overlaps freely
+    /// (no dependent chain per window). Per window the leaf values are added in tree order, as
+    /// `update` does, so the sums are bit-identical.
+    fn score_chunk(&self, data: &[f64], first_start: usize, out: &mut [f64], idx: &mut Vec<u32>) {
         let d = self.columns;
-        let sums = out;
-        sums.fill(0.0);
+        let n = out.len();
+        let width = self.window * d;
+        let chunk = &data[first_start * d..(first_start + n - 1) * d + width];
+        idx.clear();
+        idx.resize(n, 0);
+        out.fill(0.0);
         for tree in &self.trees {
-            let mut j = 0;
-            while j + LANES <= sums.len() {
-                let mut idx = [0usize; LANES];
-                for _ in 0..self.depth {
-                    for (lane, i) in idx.iter_mut().enumerate() {
-                        let base = (first_start + j + lane) * d;
-                        let go_right = data[base + tree.feature[*i] as usize] >= tree.threshold[*i];
-                        *i = 2 * *i + 1 + usize::from(go_right);
-                    }
+            let top = tree.top_levels(chunk, d, idx);
+            for _ in top..self.depth {
+                for (j, i) in idx.iter_mut().enumerate() {
+                    let node = *i as usize;
+                    let go_right =
+                        chunk[j * d + tree.feature[node] as usize] >= tree.threshold[node];
+                    *i = 2 * *i + 1 + u32::from(go_right);
                 }
-                let internal = tree.feature.len();
-                for (lane, i) in idx.iter().enumerate() {
-                    sums[j + lane] += tree.leaf[i - internal];
-                }
-                j += LANES;
             }
-            for (k, sum) in sums.iter_mut().enumerate().skip(j) {
-                let start = (first_start + k) * d;
-                *sum += tree.path(&data[start..start + self.window * d], self.depth);
+            let leaves = &tree.leaf;
+            let internal = tree.feature.len();
+            for (sum, &i) in out.iter_mut().zip(idx.iter()) {
+                *sum += leaves[i as usize - internal];
             }
         }
-        for s in sums.iter_mut() {
+        for s in out.iter_mut() {
             *s = self.score_from_sum(*s);
         }
     }
@@ -430,11 +459,11 @@ impl Detector for IsolationForest {
             scores[w - 1..]
                 .par_chunks_mut(CHUNK)
                 .enumerate()
-                .try_for_each(|(chunk, out)| {
+                .try_for_each_init(Vec::new, |idx, (chunk, out)| {
                     if cancel.is_cancelled() {
                         return Err(DetectError::Cancelled);
                     }
-                    forest.score_chunk(&data, chunk * CHUNK, out);
+                    forest.score_chunk(&data, chunk * CHUNK, out, idx);
                     Ok(())
                 })?;
         }

@@ -290,14 +290,57 @@ impl Reference {
             }
             let (lo, hi) = block.excluded(span.0, span.1);
             for range in [0..lo, hi..block.count()] {
-                for s in range {
-                    let d2 = (qn + block.norm2[s] - 2.0 * cur[s]).max(0.0);
-                    if d2 < top.worst() {
-                        top.insert(d2, block.first_id + s);
-                    }
+                scan(
+                    qn,
+                    &block.norm2[range.clone()],
+                    &cur[range.clone()],
+                    block.first_id + range.start,
+                    top,
+                );
+            }
+        }
+    }
+}
+
+/// Squared distance from the dot product, clamped at 0 (rounding); the one formula of both paths.
+#[inline]
+fn distance2(qn: f64, norm2: f64, dot: f64) -> f64 {
+    let d2 = qn + norm2 - 2.0 * dot;
+    if d2 > 0.0 { d2 } else { 0.0 }
+}
+
+/// Offers reference windows `first_id..` (squared norms `norm2`, dot products `dots`) to `top`
+/// in ascending order. Blocks of [`SCAN`] distances are computed branch-free (vectorised) and
+/// only a block whose minimum beats the current k-th distance is offered one by one, so the
+/// common case costs no unpredictable branch; the result is the same as offering every window.
+fn scan(qn: f64, norm2: &[f64], dots: &[f64], first_id: usize, top: &mut TopK) {
+    const SCAN: usize = 8;
+    let mut id = first_id;
+    let mut n8 = norm2.chunks_exact(SCAN);
+    let mut d8 = dots.chunks_exact(SCAN);
+    for (n, d) in (&mut n8).zip(&mut d8) {
+        let mut d2 = [0.0; SCAN];
+        for t in 0..SCAN {
+            d2[t] = distance2(qn, n[t], d[t]);
+        }
+        let least = d2
+            .iter()
+            .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
+        if least < top.worst() {
+            for (t, &x) in d2.iter().enumerate() {
+                if x < top.worst() {
+                    top.insert(x, id + t);
                 }
             }
         }
+        id += SCAN;
+    }
+    for (&n, &d) in n8.remainder().iter().zip(d8.remainder()) {
+        let x = distance2(qn, n, d);
+        if x < top.worst() {
+            top.insert(x, id);
+        }
+        id += 1;
     }
 }
 

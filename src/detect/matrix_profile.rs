@@ -9,9 +9,9 @@
 //! once a sub-sequence has `w` candidate neighbours (a full period of phase shifts), so the first
 //! `2w + ceil(w/4) - 1` rows are NaN: fewer candidates would make early rows look anomalous.
 //!
-//! Batch: the same diagonals, in bands of 256 neighbouring diagonals processed row by row so the
-//! inner loop is a contiguous, vectorisable pass; bands run in parallel (rayon) and merge their
-//! per-row maxima. Each diagonal is computed by exactly the same floating-point operations in
+//! Batch: the same diagonals, in bands of 256 neighbouring diagonals processed sub-sequence by
+//! sub-sequence so the inner loop is a contiguous, vectorisable pass with its maximum kept in
+//! registers; bands run in parallel (rayon) and merge their per-row maxima. Each diagonal is computed by exactly the same floating-point operations in
 //! the same order as streaming, and a maximum does not depend on order: bit-identical.
 //!
 //! Constant sub-sequences: two constant ones are at distance 0, a constant and a varying one at
@@ -352,36 +352,74 @@ impl ColumnCore for LeftProfile {
     }
 }
 
-/// Diagonals `k0 .. k0 + lanes`, row by row; folds correlations into `best[j]`.
+/// Diagonals (lags) `k0 .. k0 + lanes`, sub-sequence by sub-sequence as `update` walks them:
+/// for sub-sequence `j`, lane `l` holds lag `k = k0 + lanes - 1 - l`, so the earlier
+/// sub-sequences `i = j - k` form one ascending contiguous range. The inner loop then reads
+/// `df/dg/invn[i..]` contiguously, keeps its maximum in registers (four accumulators, which the
+/// compiler vectorises) and writes `best[j]` once per sub-sequence.
 #[expect(
     clippy::similar_names,
     reason = "MPX notation: df/dg at sub-sequences i and j"
 )]
+#[expect(
+    clippy::needless_range_loop,
+    reason = "j indexes several statistics arrays and the slices start at j - top"
+)]
 fn band(s: &Stats, m: usize, k0: usize, lanes: usize, best: &mut [f64]) {
+    const ACC: usize = 4;
     let n_sub = best.len();
     let lanes = lanes.min(n_sub.saturating_sub(k0));
     if lanes == 0 {
         return;
     }
-    let mut cov: Vec<f64> = (0..lanes).map(|l| s.direct(0, k0 + l, m)).collect();
-    for (l, &c) in cov.iter().enumerate() {
-        let j = k0 + l;
-        best[j] = best[j].max(c * s.invn[0] * s.invn[j]);
-    }
-    for i in 1..n_sub - k0 {
-        let width = lanes.min(n_sub - k0 - i);
-        let base = i + k0;
-        let (df_i, dg_i, in_i) = (s.df[i], s.dg[i], s.invn[i]);
-        let dg_j = &s.dg[base..base + width];
-        let df_j = &s.df[base..base + width];
-        let in_j = &s.invn[base..base + width];
-        let best_j = &mut best[base..base + width];
-        let cov = &mut cov[..width];
-        for l in 0..width {
-            let c = step(cov[l], df_i, dg_j[l], df_j[l], dg_i);
-            cov[l] = c;
-            best_j[l] = best_j[l].max(c * in_i * in_j[l]);
+    let top = k0 + lanes - 1;
+    let mut cov = vec![0.0; lanes];
+    // Ramp-up: lag k exists from j = k on, where it starts directly at i = 0.
+    for j in k0..=top {
+        let mut acc = f64::NEG_INFINITY;
+        for (l, c) in cov.iter_mut().enumerate().skip(top - j) {
+            let i = j + l - top;
+            *c = if i == 0 {
+                s.direct(0, j, m)
+            } else {
+                step(*c, s.df[i], s.dg[j], s.df[j], s.dg[i])
+            };
+            acc = acc.max(*c * s.invn[i] * s.invn[j]);
         }
+        best[j] = best[j].max(acc);
+    }
+    for j in top + 1..n_sub {
+        let i0 = j - top;
+        let (df_j, dg_j, in_j) = (s.df[j], s.dg[j], s.invn[j]);
+        let df_i = &s.df[i0..i0 + lanes];
+        let dg_i = &s.dg[i0..i0 + lanes];
+        let in_i = &s.invn[i0..i0 + lanes];
+        let mut acc = [f64::NEG_INFINITY; ACC];
+        let mut cov4 = cov.chunks_exact_mut(ACC);
+        let mut df4 = df_i.chunks_exact(ACC);
+        let mut dg4 = dg_i.chunks_exact(ACC);
+        let mut in4 = in_i.chunks_exact(ACC);
+        for (((c, f), g), n) in (&mut cov4).zip(&mut df4).zip(&mut dg4).zip(&mut in4) {
+            for t in 0..ACC {
+                let v = step(c[t], f[t], dg_j, df_j, g[t]);
+                c[t] = v;
+                let r = v * n[t] * in_j;
+                acc[t] = if r > acc[t] { r } else { acc[t] };
+            }
+        }
+        let tail = cov4
+            .into_remainder()
+            .iter_mut()
+            .zip(df4.remainder())
+            .zip(dg4.remainder())
+            .zip(in4.remainder());
+        for (((c, &f), &g), &n) in tail {
+            let v = step(*c, f, dg_j, df_j, g);
+            *c = v;
+            acc[0] = acc[0].max(v * n * in_j);
+        }
+        let a = acc.iter().fold(f64::NEG_INFINITY, |x, &y| x.max(y));
+        best[j] = best[j].max(a);
     }
 }
 

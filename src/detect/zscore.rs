@@ -119,6 +119,45 @@ impl Univariate for ZScoreColumn {
         score
     }
 
+    /// The steady state of [`Self::update`] (full window) without its per-value branches on
+    /// the window's fill level; the same operations in the same order, so bit-identical.
+    fn update_slice(&mut self, xs: &[f64], out: &mut [f64]) {
+        let mut k = 0;
+        while k < xs.len() && (self.ring.len() < self.window || self.reference.is_none()) {
+            out[k] = self.update(xs[k]);
+            k += 1;
+        }
+        let Some(reference) = self.reference else {
+            return;
+        };
+        let count = self.ring.len() as f64;
+        let (mut sum, mut sum_sq, mut next) = (self.sum, self.sum_sq, self.next);
+        let window = self.window;
+        let ring = &mut self.ring;
+        for (o, &x) in out[k..].iter_mut().zip(&xs[k..]) {
+            if !x.is_finite() {
+                *o = f64::NAN;
+                continue;
+            }
+            let shifted = x - reference;
+            let mean = sum / count;
+            let variance = (sum_sq / count - mean * mean).max(0.0);
+            let std = variance.sqrt();
+            let floor = 1e-9 * ((mean + reference).abs() + 1.0);
+            *o = (shifted - mean).abs() / std.max(floor);
+            let old = std::mem::replace(&mut ring[next], shifted);
+            next += 1;
+            if next == window {
+                next = 0;
+            }
+            sum -= old;
+            sum_sq -= old * old;
+            sum += shifted;
+            sum_sq += shifted * shifted;
+        }
+        (self.sum, self.sum_sq, self.next) = (sum, sum_sq, next);
+    }
+
     fn warm_up_rows(&self) -> usize {
         self.window
     }

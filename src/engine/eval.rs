@@ -1,15 +1,17 @@
 //! Evaluating a stored run: its scores and predictions against its dataset's labels (own or
-//! injected), through the pure functions of [`crate::eval`].
+//! injected), through the pure functions of [`crate::eval`]. The headline numbers
+//! ([`RunMetrics`]) are stored back with the run, so run listings and the GUI show them.
 
 use crate::error::{Error, Result};
-use crate::eval::{self, EvalOptions, EvalReport};
-use crate::storage::RunId;
+use crate::eval::{self, EvalOptions, EvalReport, RunMetrics};
+use crate::storage::{RunId, RunUpdate};
 
 use super::Engine;
 
 impl Engine {
     /// Every metric of run `run` against the labels of the dataset it scored, with the
-    /// random and constant baselines. Nothing is stored.
+    /// random and constant baselines. The headline numbers ([`RunMetrics`]) are stored as the
+    /// run's `metrics_json` (replacing earlier ones).
     ///
     /// # Errors
     /// The run or dataset is missing, the dataset has no labels (or no anomalous row), or
@@ -33,13 +35,24 @@ impl Engine {
                 record.summary.status
             )));
         }
-        Ok(eval::evaluate(
+        let report = eval::evaluate(
             labels,
             &record.scores,
             &record.predicted,
             Some(series.timestamps()),
             opts,
-        )?)
+        )?;
+        self.store_metrics(run, &RunMetrics::from_report(&report))?;
+        Ok(report)
+    }
+
+    /// Stores `metrics` as run `run`'s `metrics_json`.
+    pub fn store_metrics(&self, run: RunId, metrics: &RunMetrics) -> Result<()> {
+        let update = RunUpdate {
+            metrics_json: Some(metrics.to_json()),
+            ..RunUpdate::default()
+        };
+        Ok(self.storage.lock().update_run(run, &update)?)
     }
 }
 
@@ -47,7 +60,7 @@ impl Engine {
 mod tests {
     use crate::detect::{DetectorSpec, ThresholdRule};
     use crate::engine::{Engine, RunControl};
-    use crate::eval::EvalOptions;
+    use crate::eval::{EvalOptions, RunMetrics};
 
     #[test]
     fn evaluates_a_labelled_run_and_refuses_an_unlabelled_one() {
@@ -69,6 +82,9 @@ mod tests {
         assert_eq!(report.rows, 600);
         assert_eq!(report.true_windows, 2);
         assert!(report.baselines.is_some());
+        let stored = RunMetrics::from_json(&engine.run(run.id).unwrap().summary.metrics_json)
+            .expect("metrics stored with the run");
+        assert_eq!(stored, RunMetrics::from_report(&report));
 
         let plain = crate::testing::seasonal_series(300, 50, 0.1, 2);
         let meta = engine.store_series("plain", &plain).unwrap();

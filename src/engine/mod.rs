@@ -5,10 +5,20 @@
 //! a [`Task`] (a named worker thread), never from the UI thread. Depends on every algorithm
 //! module, never on `app` or `cli`.
 
+mod bench;
 mod eval;
 mod inject;
+mod jobs;
+mod robustness;
+mod sync;
 mod task;
 
+pub use bench::{BenchConfig, csv_files_in, default_detectors};
+pub use jobs::{BatchJobOutcome, pid_alive};
+pub use robustness::{
+    RobustnessConfig, SelectionConfig, rank_labelled, rank_unlabelled, robustness_matrix,
+};
+pub use sync::{SyncReport, sync};
 pub use task::{Notifier, Task};
 
 use std::path::{Path, PathBuf};
@@ -23,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::import::{self, ImportWarning};
 use crate::model::Series;
 use crate::storage::{
-    DatasetId, DatasetMeta, MemoryStorage, NewDataset, NewRun, RunId, RunRecord, RunStatus,
+    DatasetId, DatasetMeta, MemoryStorage, NewDataset, NewRun, PgUrl, RunId, RunRecord, RunStatus,
     RunSummary, SqliteStorage, Storage,
 };
 
@@ -34,6 +44,8 @@ pub enum DbLocation {
     Sqlite(PathBuf),
     /// Nothing persisted (tests, demos).
     Memory,
+    /// A PostgreSQL / TimescaleDB server (`postgres://...`; needs the `timescale` feature).
+    Postgres(PgUrl),
 }
 
 impl DbLocation {
@@ -45,10 +57,13 @@ impl DbLocation {
         Self::Sqlite(dir.join("anomdet.sqlite"))
     }
 
-    /// Parses a `--db` value: `:memory:` or a file path.
+    /// Parses a `--db` value: `:memory:`, a `postgres://` or `postgresql://` URL, or a file
+    /// path.
     pub fn parse(text: &str) -> Self {
         if text == ":memory:" {
             Self::Memory
+        } else if PgUrl::is_url(text) {
+            Self::Postgres(PgUrl::new(text))
         } else {
             Self::Sqlite(PathBuf::from(text))
         }
@@ -71,11 +86,31 @@ pub struct ImportOutcome {
 #[derive(Clone, Debug)]
 pub struct Engine {
     storage: Arc<Mutex<Box<dyn Storage>>>,
+    /// Jobs started by this engine (and its clones) that the job list shows live.
+    live: Arc<Mutex<Vec<Arc<crate::stream::JobMonitor>>>>,
 }
 
 impl Engine {
     /// Opens (creating if needed) the database at `location`, applying migrations.
+    /// Jobs left unfinished by a process that is gone are marked interrupted.
     pub fn open(location: &DbLocation) -> Result<Self> {
+        let engine = Self::with_storage(Self::open_storage(location)?);
+        engine.mark_interrupted_jobs()?;
+        Ok(engine)
+    }
+
+    /// Switches this engine, and every clone of it, to the database at `location` (the GUI's
+    /// settings do this on a worker). The old store is closed once work in flight on it ends;
+    /// if opening fails, the engine keeps its current store.
+    pub fn reopen(&self, location: &DbLocation) -> Result<()> {
+        let fresh = Self::open_storage(location)?;
+        *self.storage.lock() = fresh;
+        Ok(())
+    }
+
+    /// Opens the backend at `location` on its own, without an engine (`anomdet sync` opens
+    /// two).
+    pub fn open_storage(location: &DbLocation) -> Result<Box<dyn Storage>> {
         let storage: Box<dyn Storage> = match location {
             DbLocation::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -87,8 +122,21 @@ impl Engine {
                 Box::new(SqliteStorage::open(path)?)
             }
             DbLocation::Memory => Box::new(MemoryStorage::default()),
+            #[cfg(feature = "timescale")]
+            DbLocation::Postgres(url) => Box::new(crate::storage::PostgresStorage::connect(url)?),
+            #[cfg(not(feature = "timescale"))]
+            DbLocation::Postgres(url) => {
+                return Err(crate::storage::StorageError::Backend {
+                    op: "connect to PostgreSQL",
+                    message: format!(
+                        "{url} needs the PostgreSQL backend, which this build leaves out \
+                         (rebuild with `--features timescale`)"
+                    ),
+                }
+                .into());
+            }
         };
-        Ok(Self::with_storage(storage))
+        Ok(storage)
     }
 
     /// An engine over an in-memory store (nothing persisted).
@@ -100,6 +148,7 @@ impl Engine {
     pub fn with_storage(storage: Box<dyn Storage>) -> Self {
         Self {
             storage: Arc::new(Mutex::new(storage)),
+            live: Arc::default(),
         }
     }
 
@@ -217,6 +266,18 @@ impl Engine {
         rule: ThresholdRule,
         control: &RunControl,
     ) -> Result<RunSummary> {
+        self.run_batch_in_job(dataset, spec, rule, control, None)
+    }
+
+    /// [`run_batch`](Self::run_batch) with the run stored as part of `job`.
+    pub(crate) fn run_batch_in_job(
+        &self,
+        dataset: DatasetId,
+        spec: &DetectorSpec,
+        rule: ThresholdRule,
+        control: &RunControl,
+        job: Option<crate::storage::JobId>,
+    ) -> Result<RunSummary> {
         rule.check().map_err(Error::Invalid)?;
         let (_, params) = spec.resolve()?;
         let mut detector = spec.build()?;
@@ -249,7 +310,7 @@ impl Engine {
             metrics_json: "{}".to_owned(),
             fit_secs,
             score_secs,
-            job: None,
+            job,
         };
         let id = self.storage.lock().put_run(&run)?;
         control.progress.set_done(2);

@@ -14,6 +14,11 @@
 //! | `nab.rs` | the NAB score with its three profiles |
 //! | `tsbad.rs` | TSB-AD 1.5's oracle-threshold F1 variants, reproduced quirk for quirk |
 //! | `report.rs` | [`EvalOptions`], [`EvalReport`], [`evaluate`] and the baselines |
+//! | `summary.rs` | [`ScoreCard`] / [`RunMetrics`]: the flat headline numbers stored with a run |
+//! | `correlation.rs` | fractional ranks, Spearman's ρ, Kendall's τ-b |
+//! | `leaderboard.rs` | [`Leaderboard`]: detectors × datasets, ranks, mean rank, CSV / Markdown |
+//! | `robustness.rs` | [`RobustnessMatrix`]: detector × injected kind × magnitude, heatmap grid |
+//! | `selection.rs` | [`DetectorRanking`] without labels and its [`RankAgreement`] with the truth |
 //!
 //! # Conventions
 //! - `labels[i]` is true when row `i` is anomalous; a *window* is a maximal run of true labels.
@@ -27,11 +32,16 @@
 //!   single anomalous row) return [`EvalError`] rather than NaN.
 
 mod adjust;
+mod correlation;
+mod leaderboard;
 mod nab;
 mod point;
 mod range;
 mod ranking;
 mod report;
+mod robustness;
+mod selection;
+mod summary;
 mod tsbad;
 mod vus;
 
@@ -39,6 +49,8 @@ pub use adjust::{
     DelaySummary, EventScores, WindowDelay, best_pa_f1, detection_delays, event_f1, pa_f1,
     point_adjust,
 };
+pub use correlation::{kendall_tau_b, ranks, spearman};
+pub use leaderboard::{BOARD_METRICS, BenchEntry, Leaderboard, LeaderboardRow};
 pub use nab::{NabOptions, NabProfile, NabScore, NabScores, nab_score, nab_scores};
 pub use point::{
     BestF1, Confusion, PointScores, best_f1, confusion, point_prf, point_prf_at, precision_at_k,
@@ -49,6 +61,11 @@ pub use report::{
     Baselines, EvalOptions, EvalReport, Metrics, PointAdjusted, constant_scores, evaluate,
     predictions_at_rate, random_scores,
 };
+pub use robustness::{
+    CellRun, CellValue, HeatmapGrid, RobustnessCell, RobustnessMatrix, fmt_cell, grid_markdown,
+};
+pub use selection::{AgreementSummary, DetectorRanking, RankAgreement, RankedDetector};
+pub use summary::{MetricId, RunMetrics, ScoreCard};
 pub use tsbad::{
     TsbAdScores, numpy_linspace, tsbad_event_f1, tsbad_event_f1_pred, tsbad_pa_f1,
     tsbad_pa_f1_pred, tsbad_point_adjust, tsbad_range_f1, tsbad_range_f1_pred, tsbad_scores,

@@ -199,12 +199,13 @@ impl Series {
             .map_or(0, |l| l.iter().filter(|&&b| b).count())
     }
 
-    /// Median spacing between consecutive distinct timestamps, in nanoseconds.
+    /// Median spacing between consecutive distinct timestamps, in nanoseconds. A step wider
+    /// than `i64::MAX` (timestamps at both ends of the range) saturates instead of wrapping.
     pub fn median_step_ns(&self) -> Option<i64> {
         let mut steps: Vec<i64> = self
             .timestamps
             .windows(2)
-            .map(|w| w[1].0 - w[0].0)
+            .map(|w| w[1].0.saturating_sub(w[0].0))
             .filter(|&d| d > 0)
             .collect();
         if steps.is_empty() {
@@ -299,6 +300,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.median_step_ns(), Some(10));
+    }
+
+    #[test]
+    fn median_step_saturates_across_the_whole_range() {
+        let s = Series::new(
+            ts(&[i64::MIN, 0]),
+            vec![Column::new("a", vec![0.0; 2])],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.median_step_ns(), Some(i64::MAX));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Persistence of datasets and runs behind one [`Storage`] trait.
 //!
 //! Owns: the trait, its record types, and every backend (`sqlite`, `memory`, and `timescale`
+//! behind its feature). rusqlite and postgres types never leave their backend files.
 //! Depends on `model` only.
 //!
 //! Invariants every backend keeps (checked by the shared conformance suite in `conformance`):
@@ -12,11 +13,17 @@
 mod codec;
 pub mod conformance;
 mod memory;
+mod postgres;
 mod records;
 mod shared;
 mod sqlite;
 
 pub use memory::MemoryStorage;
+pub use postgres::PgUrl;
+#[cfg(feature = "timescale")]
+pub use postgres::{
+    Bucket, PASSWORD_NEEDED, PgMode, PgTestDatabase, PgTestServer, PostgresStorage,
+};
 pub use records::{
     DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
     RunRecord, RunStatus, RunSummary, RunUpdate,

@@ -6,9 +6,11 @@
 use egui::{RichText, Ui};
 
 use crate::app::command::UiCommand;
+use crate::app::plot::png::PngExport;
 use crate::app::plot::{ColumnCache, ColumnPlot, PlotData};
 use crate::app::state::AppState;
 use crate::app::theme;
+use crate::engine::Notifier;
 use crate::model::format_duration_ns;
 use crate::storage::DatasetId;
 
@@ -28,6 +30,7 @@ pub struct PlotView<'a> {
 pub struct PlotPanel {
     caches: Vec<ColumnCache>,
     cached_for: Option<(DatasetId, usize, i64)>,
+    png: PngExport,
 }
 
 impl PlotPanel {
@@ -54,7 +57,7 @@ impl PlotPanel {
                 .collect();
             self.cached_for = Some(key);
         }
-        header_ui(ui, data, view, cmds);
+        let save_png = header_ui(ui, data, view, &self.png, cmds);
         let visible: Vec<usize> = (0..data.columns.len())
             .filter(|&i| view.state.column_visible(&data.columns[i].name))
             .collect();
@@ -66,7 +69,7 @@ impl PlotPanel {
         let available = ui.available_height() - spacing * visible.len() as f32;
         let height = (available / visible.len() as f32).max(theme::MIN_PLOT_HEIGHT);
         let show_labels = view.state.show_labels;
-        egui::ScrollArea::vertical()
+        let plots = egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 for (n, &column) in visible.iter().enumerate() {
@@ -80,6 +83,19 @@ impl PlotPanel {
                         .show(ui, &mut self.caches[column]);
                 }
             });
+        if save_png || self.png.is_busy() {
+            let ctx = ui.ctx().clone();
+            let notifier = Notifier::new(move || ctx.request_repaint());
+            if save_png {
+                self.png.start(&notifier);
+            }
+            self.png.step(ui.ctx(), plots.inner_rect, &notifier);
+        }
+    }
+
+    /// The PNG export of the plots (tests drive it with [`PngExport::start_to`]).
+    pub fn png_export(&mut self) -> &mut PngExport {
+        &mut self.png
     }
 
     /// Drops the decimated points, so the next frame recomputes them (benches use it to time
@@ -88,13 +104,29 @@ impl PlotPanel {
         self.cached_for = None;
     }
 
+    /// Moves every plot of the dataset on screen to the x range `[x0, x1]` on the next frame
+    /// (benches pan and zoom with it; panels can zoom to a detection). Has no effect before
+    /// the dataset's first frame.
+    pub fn set_x_view(&mut self, x0: f64, x1: f64) {
+        for cache in &mut self.caches {
+            cache.request_view(x0, x1);
+        }
+    }
+
     /// Total decimation recomputations over all columns (benches and tests check caching).
     pub fn recomputations(&self) -> u64 {
         self.caches.iter().map(ColumnCache::recomputations).sum()
     }
 }
 
-fn header_ui(ui: &mut Ui, data: &PlotData, view: PlotView<'_>, cmds: &mut Vec<UiCommand>) {
+/// The header; returns true when "Save PNG…" was clicked.
+fn header_ui(
+    ui: &mut Ui,
+    data: &PlotData,
+    view: PlotView<'_>,
+    png: &PngExport,
+    cmds: &mut Vec<UiCommand>,
+) -> bool {
     let meta = &data.meta;
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(format!("Plot: {}", meta.name)).strong());
@@ -131,11 +163,15 @@ fn header_ui(ui: &mut Ui, data: &PlotData, view: PlotView<'_>, cmds: &mut Vec<Ui
             }
         }
     });
-    ui.label(
-        RichText::new("Scroll or drag to zoom and pan in time, double-click to reset.")
-            .small()
-            .weak(),
-    );
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new("Scroll or drag to zoom and pan in time, double-click to reset.")
+                .small()
+                .weak(),
+        );
+        png.button_ui(ui)
+    })
+    .inner
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ use std::ops::Range;
 
 use egui_plot::PlotPoint;
 
+use super::pyramid::MinMaxPyramid;
+
 /// Buckets are aligned to multiples of their width (in x units) so that panning does not move
 /// bucket edges (which would make spikes shimmer) and a cached result stays valid while the
 /// view moves inside it.
@@ -119,7 +121,22 @@ impl Decimated {
 /// Decimates `values` (one per `x`, `x` non-decreasing) over `grid`: at most two points per
 /// bucket, plus the nearest row on each side of the grid so lines reach the plot's edges.
 /// When the range holds at most four rows per bucket, every row is kept instead.
+///
+/// Scans every row in the grid's range: O(rows). [`decimate_with`] gives the same points in
+/// O(buckets · log rows) from a [`MinMaxPyramid`].
 pub fn decimate(x: &[f64], values: &[f64], grid: &BucketGrid) -> Decimated {
+    decimate_with(x, values, grid, None)
+}
+
+/// [`decimate`], answering each bucket's min/max from `pyramid` (built from `values`) when
+/// given: the bucket edges are found by binary search on `x`, so the cost no longer grows with
+/// the rows in view. The points are identical to [`decimate`]'s.
+pub fn decimate_with(
+    x: &[f64],
+    values: &[f64],
+    grid: &BucketGrid,
+    pyramid: Option<&MinMaxPyramid>,
+) -> Decimated {
     let n = x.len().min(values.len());
     let (x, values) = (&x[..n], &values[..n]);
     let width = grid.width();
@@ -137,12 +154,27 @@ pub fn decimate(x: &[f64], values: &[f64], grid: &BucketGrid) -> Decimated {
         }
         return out.finish(true);
     }
-    let mut bucket = Bucket::default();
+    let bucket_of = |v: f64| ((v - x0) / width).floor() as i64;
+    if let Some(pyramid) = pyramid.filter(|p| p.rows() == values.len()) {
+        let mut row = lo;
+        let mut hint = 1;
+        while row < hi {
+            let b = bucket_of(x[row]);
+            let end = next_edge(x, row, hi, hint, |v| bucket_of(v) <= b);
+            pyramid.min_max(values, row..end).flush(x, &mut out);
+            hint = end - row;
+            row = end;
+        }
+        return out.finish(false);
+    }
+    let mut bucket = MinMax::default();
+    let mut index = i64::MIN;
     for i in lo..hi {
-        let b = ((x[i] - x0) / width).floor() as i64;
-        if b != bucket.index || bucket.rows == 0 {
+        let b = bucket_of(x[i]);
+        if b != index || bucket.rows == 0 {
             bucket.flush(x, &mut out);
-            bucket = Bucket::new(b);
+            bucket = MinMax::default();
+            index = b;
         }
         bucket.add(i, values[i]);
     }
@@ -150,24 +182,49 @@ pub fn decimate(x: &[f64], values: &[f64], grid: &BucketGrid) -> Decimated {
     out.finish(false)
 }
 
-/// Min/max of the rows of one bucket.
-#[derive(Clone, Copy, Debug, Default)]
-struct Bucket {
-    index: i64,
-    rows: usize,
-    min: Option<(usize, f64)>,
-    max: Option<(usize, f64)>,
+/// The first index in `row + 1..hi` where `inside` turns false (`hi` if never), `inside` being
+/// monotone and true at `row`. Gallops from `row` in steps starting at `hint` (the previous
+/// bucket's length) before bisecting, so the probes stay near `row`: a plain binary search
+/// over a 10M-row column touches a new page per probe, which cost more than the pyramid.
+fn next_edge(x: &[f64], row: usize, hi: usize, hint: usize, inside: impl Fn(f64) -> bool) -> usize {
+    let mut lo = row + 1;
+    let mut step = hint.max(1);
+    loop {
+        let probe = row.saturating_add(step);
+        if probe >= hi {
+            return lo + x[lo..hi].partition_point(|&v| inside(v));
+        }
+        if !inside(x[probe]) {
+            return lo + x[lo..probe].partition_point(|&v| inside(v));
+        }
+        lo = probe + 1;
+        step = step.saturating_mul(2);
+    }
 }
 
-impl Bucket {
-    fn new(index: i64) -> Self {
-        Self {
-            index,
-            ..Self::default()
+/// Min/max of a run of rows: the first row holding the smallest and the largest finite value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MinMax {
+    /// Rows looked at (finite or not).
+    pub rows: usize,
+    /// Row and value of the smallest finite value (first such row on ties).
+    pub min: Option<(usize, f64)>,
+    /// Row and value of the largest finite value (first such row on ties).
+    pub max: Option<(usize, f64)>,
+}
+
+impl MinMax {
+    /// Min/max of `values[rows]` by a sequential scan.
+    pub fn scan(values: &[f64], rows: Range<usize>) -> Self {
+        let mut m = Self::default();
+        for i in rows {
+            m.add(i, values[i]);
         }
+        m
     }
 
-    fn add(&mut self, row: usize, value: f64) {
+    /// Adds row `row` holding `value` (rows must come in increasing order).
+    pub fn add(&mut self, row: usize, value: f64) {
         self.rows += 1;
         if !value.is_finite() {
             return;
@@ -176,6 +233,21 @@ impl Bucket {
             self.min = Some((row, value));
         }
         if self.max.is_none_or(|(_, m)| value > m) {
+            self.max = Some((row, value));
+        }
+    }
+
+    /// Merges the min/max of rows that all come after `self`'s (earlier rows win ties).
+    pub fn merge_later(&mut self, later: &Self) {
+        self.rows += later.rows;
+        if let Some((row, value)) = later.min
+            && self.min.is_none_or(|(_, m)| value < m)
+        {
+            self.min = Some((row, value));
+        }
+        if let Some((row, value)) = later.max
+            && self.max.is_none_or(|(_, m)| value > m)
+        {
             self.max = Some((row, value));
         }
     }
@@ -310,6 +382,43 @@ mod tests {
         let zoomed = BucketGrid::needed(1000.0, 1500.0, 500.0, data).unwrap();
         assert!(!cached.covers(&zoomed), "a zoom changes the bucket width");
         assert!(BucketGrid::for_view(1.0, 1.0, 500.0, data).is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(150))]
+        /// The pyramid path draws exactly what the scan draws, for random data (ties, NaN,
+        /// infinities, uneven steps), random views and random pixel counts.
+        #[test]
+        fn pyramid_decimation_equals_direct_decimation(
+            n in 2usize..30_000,
+            seed in 0u64..500,
+            a in 0.0f64..1.0,
+            b in 0.0f64..1.0,
+            pixels in 5.0f32..2_000.0,
+        ) {
+            let mut x = Vec::with_capacity(n);
+            let mut t = 1.7e9;
+            for i in 0..n {
+                // Steps of 1 s with occasional repeats and gaps.
+                t += match i % 97 { 0 => 0.0, 50 => 300.0, _ => 1.0 };
+                x.push(t);
+            }
+            let mut y = crate::testing::seasonal_values(n, 61, 0.3, seed);
+            for (i, v) in y.iter_mut().enumerate() {
+                if i % 7 == 0 { *v = 0.5; }
+                if (i / 40) % 23 == 5 { *v = f64::NAN; }
+                if i % 501 == 3 { *v = f64::NEG_INFINITY; }
+            }
+            let span = x[n - 1] - x[0];
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            let view = (x[0] + lo * span, x[0] + hi * span + 1.0);
+            let pyramid = MinMaxPyramid::build(&y).unwrap();
+            if let Some(g) = BucketGrid::for_view(view.0, view.1, pixels, (x[0], x[n - 1])) {
+                let direct = decimate(&x, &y, &g);
+                let fast = decimate_with(&x, &y, &g, Some(&pyramid));
+                proptest::prop_assert_eq!(direct, fast);
+            }
+        }
     }
 
     #[test]

@@ -6,13 +6,16 @@
 //! injected windows) reuse [`series_plot`] with more overlays.
 
 pub mod decimate;
+pub mod png;
+pub mod pyramid;
 pub mod series_plot;
 pub mod time_axis;
 
 use crate::model::{Column, Series, Timestamp, windows_from_flags};
 use crate::storage::DatasetMeta;
 
-pub use decimate::{BucketGrid, Decimated, decimate};
+pub use decimate::{BucketGrid, Decimated, MinMax, decimate, decimate_with};
+pub use pyramid::MinMaxPyramid;
 pub use series_plot::{ColumnCache, ColumnPlot};
 pub use time_axis::TimeAxis;
 
@@ -32,6 +35,11 @@ pub struct PlotData {
     pub label_spans: Vec<[f64; 2]>,
     /// How to label the x axis.
     pub axis: TimeAxis,
+    /// One min/max pyramid per column (same order as `columns`), built here, on the loading
+    /// worker, so zoomed-out frames decimate in O(pixels · log rows). `None` for a column too
+    /// long to index with `u32`; a pyramid whose row count no longer matches its column (a
+    /// column edited in place) is ignored and the rows are scanned.
+    pub pyramids: Vec<Option<MinMaxPyramid>>,
 }
 
 impl PlotData {
@@ -61,13 +69,33 @@ impl PlotData {
             (Some(&a), Some(&b)) => TimeAxis::for_range(a, b),
             _ => TimeAxis::Calendar,
         };
+        let pyramids = build_pyramids(&columns);
         Self {
             meta,
             x,
             columns,
             label_spans,
             axis,
+            pyramids,
         }
+    }
+
+    /// The pyramid of column `column`, if it was built for the column as it is now.
+    pub fn pyramid(&self, column: usize) -> Option<&MinMaxPyramid> {
+        let rows = self.columns.get(column)?.values.len();
+        self.pyramids
+            .get(column)?
+            .as_ref()
+            .filter(|p| p.rows() == rows)
+    }
+
+    /// Heap bytes held by the pyramids (reported by the frame bench).
+    pub fn pyramid_bytes(&self) -> usize {
+        self.pyramids
+            .iter()
+            .flatten()
+            .map(MinMaxPyramid::heap_bytes)
+            .sum()
     }
 
     /// Number of rows.
@@ -97,6 +125,15 @@ impl PlotData {
         }
         out
     }
+}
+
+/// Builds the pyramids of all columns, in parallel (one column per rayon task).
+fn build_pyramids(columns: &[Column]) -> Vec<Option<MinMaxPyramid>> {
+    use rayon::prelude::*;
+    columns
+        .par_iter()
+        .map(|c| MinMaxPyramid::build(&c.values))
+        .collect()
 }
 
 #[cfg(test)]

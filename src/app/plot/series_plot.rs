@@ -9,7 +9,7 @@ use egui::{Id, Response, Ui};
 use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, PlotUi, Span};
 
 use super::PlotData;
-use super::decimate::{BucketGrid, Decimated, decimate};
+use super::decimate::{BucketGrid, Decimated, decimate_with};
 use super::time_axis::time_grid;
 use crate::app::theme;
 
@@ -23,6 +23,7 @@ pub struct ColumnCache {
     grid: Option<BucketGrid>,
     decimated: Decimated,
     recomputed: u64,
+    pending_view: Option<(f64, f64)>,
 }
 
 impl ColumnCache {
@@ -45,7 +46,7 @@ impl ColumnCache {
                 .or_else(|| BucketGrid::for_view(range.0, range.1, FALLBACK_PIXELS, range));
             let values = data.columns.get(column).map_or(&[][..], |c| &c.values[..]);
             self.decimated = grid
-                .map(|g| decimate(&data.x, values, &g))
+                .map(|g| decimate_with(&data.x, values, &g, data.pyramid(column)))
                 .unwrap_or_default();
             self.grid = grid;
             self.recomputed += 1;
@@ -56,6 +57,14 @@ impl ColumnCache {
     /// How many times the points were recomputed (tests and benches check caching with it).
     pub fn recomputations(&self) -> u64 {
         self.recomputed
+    }
+
+    /// Moves the plot's x range to `[x0, x1]` on its next frame (zoom to a detection, follow
+    /// a stream, benches that pan). Ignored unless `x0 < x1`.
+    pub fn request_view(&mut self, x0: f64, x1: f64) {
+        if x0 < x1 {
+            self.pending_view = Some((x0, x1));
+        }
     }
 }
 
@@ -160,8 +169,13 @@ fn draw_items<'a>(
 ) {
     let range = data.x_range();
     let bounds = plot_ui.plot_bounds();
-    let (b0, b1) = (bounds.min()[0], bounds.max()[0]);
-    let view = if plot_ui.auto_bounds().x
+    let (mut b0, mut b1) = (bounds.min()[0], bounds.max()[0]);
+    let requested = cache.pending_view.take();
+    if let Some((x0, x1)) = requested {
+        plot_ui.set_plot_bounds_x(x0..=x1);
+        (b0, b1) = (x0, x1);
+    }
+    let view = if (plot_ui.auto_bounds().x && requested.is_none())
         || b1.partial_cmp(&b0) != Some(std::cmp::Ordering::Greater)
         || b1 < range.0
         || b0 > range.1

@@ -1,0 +1,116 @@
+//! [`FlowCommand`]: what the workflow panels (generate, inject, detect, runs, results) ask
+//! the app for; carried inside [`UiCommand::Flow`](crate::app::UiCommand::Flow) and applied
+//! after layout like every other command.
+
+use std::path::PathBuf;
+
+use crate::app::state::WorkflowTab;
+use crate::detect::{DetectorSpec, ThresholdRule};
+use crate::inject::{GenerateSpec, InjectionPlan};
+use crate::storage::RunId;
+
+/// How detectors run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RunMode {
+    /// Score the whole dataset at once on a worker, store the runs.
+    Batch,
+    /// Replay the dataset row by row through the streaming jobs engine, each detector's
+    /// online `update` scoring every row, the runs stored as they go.
+    Stream {
+        /// Replay speed: real time × this factor, in
+        /// [`MIN_SPEED`](crate::stream::MIN_SPEED)..=[`MAX_SPEED`](crate::stream::MAX_SPEED);
+        /// `None` = as fast as possible.
+        speed: Option<f64>,
+    },
+}
+
+/// A file format for exporting a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Timestamp, values, score, flag at the current threshold, label.
+    ScoresCsv,
+    /// The metrics report as a Markdown table.
+    ReportMarkdown,
+    /// The metrics report (every metric, baselines) as JSON.
+    ReportJson,
+}
+
+impl ExportFormat {
+    /// File extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::ScoresCsv => "csv",
+            Self::ReportMarkdown => "md",
+            Self::ReportJson => "json",
+        }
+    }
+}
+
+/// A request from a workflow panel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FlowCommand {
+    /// Show another tab of the workflow panel.
+    SetTab(WorkflowTab),
+    /// Generate a synthetic series and store it under (a unique variant of) `name`.
+    Generate {
+        /// What to generate.
+        spec: GenerateSpec,
+        /// Dataset name.
+        name: String,
+    },
+    /// Store the selected dataset with `plan` applied as a new dataset.
+    SaveInjection {
+        /// The injections.
+        plan: InjectionPlan,
+        /// Name of the new dataset (made unique).
+        name: String,
+    },
+    /// Place the injection being edited on rows `start .. start + length`.
+    SetInjectRange {
+        /// First row.
+        start: usize,
+        /// Number of rows (at least 1).
+        length: usize,
+    },
+    /// Run detectors on the selected dataset.
+    RunDetectors {
+        /// One spec per detector.
+        specs: Vec<DetectorSpec>,
+        /// How scores become flags.
+        rule: ThresholdRule,
+        /// Batch or stream.
+        mode: RunMode,
+    },
+    /// Cancel the running detectors.
+    CancelDetectors,
+    /// Reload the runs list of the selected dataset.
+    RefreshRuns,
+    /// Open a stored run (scores, detections, metrics).
+    OpenRun(RunId),
+    /// Close an opened run.
+    CloseRun(RunId),
+    /// Re-threshold an opened run (no re-scoring).
+    SetThreshold {
+        /// The run.
+        run: RunId,
+        /// Rows with `score >= value` are flagged.
+        value: f64,
+    },
+    /// Select a detection of an opened run (for attribution), or none.
+    SelectDetection {
+        /// The run.
+        run: RunId,
+        /// Index into its detections.
+        index: Option<usize>,
+    },
+    /// Export an opened run at its current threshold; `path: None` asks with a save dialog
+    /// (on a worker).
+    Export {
+        /// The run.
+        run: RunId,
+        /// What to write.
+        format: ExportFormat,
+        /// Where; `None` = ask.
+        path: Option<PathBuf>,
+    },
+}
