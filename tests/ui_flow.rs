@@ -436,3 +436,33 @@ fn cancel_stops_a_batch_job() {
     let note = harness.state().last_note().unwrap_or_default().to_owned();
     assert!(note.contains("cancelled"), "{note}");
 }
+
+#[test]
+fn suggest_ranks_the_ticked_detectors_without_labels() {
+    let (engine, _) = labelled_engine();
+    let mut harness = harness(engine);
+    select(&mut harness, "sensor");
+    harness.get_by_label("Robust z-score (median/MAD)").click();
+    harness.step();
+    harness.get_by_label("Suggest a detector").click();
+    step_until(&mut harness, "the suggestion", |app| {
+        app.flow().suggestion().is_some() && !app.is_busy()
+    });
+    let ranking = harness.state().flow().suggestion().unwrap().clone();
+    let ids: Vec<&str> = ranking
+        .detectors
+        .iter()
+        .map(|r| r.detector.as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "the two ticked detectors: {ids:?}");
+    assert!(ids.contains(&"rolling_zscore") && ids.contains(&"robust_zscore"));
+    assert!(
+        ranking.detectors[0].score >= ranking.detectors[1].score,
+        "best first"
+    );
+    let best = format!("Suggested: {}", ranking.detectors[0].detector);
+    assert!(
+        harness.query_by_label_contains(&best).is_some(),
+        "{best} shown"
+    );
+}

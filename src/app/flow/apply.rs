@@ -49,6 +49,28 @@ impl Flow {
                     job.task.cancel();
                 }
             }
+            FlowCommand::Suggest { candidates } => {
+                let Some(dataset) = self.synced else {
+                    return;
+                };
+                let engine = self.engine.clone();
+                self.suggestion = None;
+                self.suggest_task = self.spawn(
+                    "suggest",
+                    "Could not rank the detectors",
+                    move |cancel, progress| {
+                        let config = crate::engine::SelectionConfig {
+                            detectors: candidates,
+                            ..crate::engine::SelectionConfig::default()
+                        };
+                        let control = RunControl {
+                            cancel: cancel.clone(),
+                            progress: progress.clone(),
+                        };
+                        engine.suggest_detectors(dataset, &config, &control)
+                    },
+                );
+            }
             FlowCommand::RefreshRuns => self.refresh_runs(),
             FlowCommand::OpenRun(id) => self.open_run(id),
             FlowCommand::CloseRun(id) => {
@@ -280,6 +302,14 @@ impl Flow {
             }
         }
         self.poll_created();
+        if let Some(result) = poll_slot(&mut self.suggest_task) {
+            match result {
+                Ok(ranking) => self.suggestion = Some(ranking),
+                Err(error) => self.outputs.push(FlowOutput::Error(format!(
+                    "Could not rank the detectors: {error}"
+                ))),
+            }
+        }
         self.poll_batch();
         self.poll_open();
         self.poll_preview(tab);

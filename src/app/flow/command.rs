@@ -83,6 +83,12 @@ pub enum FlowCommand {
     },
     /// Cancel the running detectors.
     CancelDetectors,
+    /// Rank `candidates` on the selected dataset without its labels (self-injection: see
+    /// `eval::DetectorRanking`) and suggest the best one.
+    Suggest {
+        /// Detectors to compare.
+        candidates: Vec<DetectorSpec>,
+    },
     /// Reload the runs list of the selected dataset.
     RefreshRuns,
     /// Open a stored run (scores, detections, metrics).

@@ -109,6 +109,8 @@ pub struct Flow {
     save_task: Option<Task<DatasetMeta>>,
     generate_task: Option<Task<DatasetMeta>>,
     export_task: Option<Task<Option<std::path::PathBuf>>>,
+    suggest_task: Option<Task<crate::eval::DetectorRanking>>,
+    suggestion: Option<crate::eval::DetectorRanking>,
     outputs: Vec<FlowOutput>,
 }
 
@@ -138,6 +140,8 @@ impl Flow {
             save_task: None,
             generate_task: None,
             export_task: None,
+            suggest_task: None,
+            suggestion: None,
             outputs: Vec::new(),
         }
     }
@@ -200,6 +204,16 @@ impl Flow {
         true
     }
 
+    /// The label-free detector ranking of the selected dataset, once computed (best first).
+    pub fn suggestion(&self) -> Option<&crate::eval::DetectorRanking> {
+        self.suggestion.as_ref()
+    }
+
+    /// True while the suggestion is being computed.
+    pub fn suggesting(&self) -> bool {
+        self.suggest_task.is_some()
+    }
+
     /// True while any workflow worker runs or waits (tests step frames until it is false).
     pub fn is_busy(&self) -> bool {
         self.truth_task.is_some()
@@ -211,6 +225,7 @@ impl Flow {
             || self.save_task.is_some()
             || self.generate_task.is_some()
             || self.export_task.is_some()
+            || self.suggest_task.is_some()
             || self.views.iter().any(RunView::is_busy)
     }
 
@@ -233,6 +248,8 @@ impl Flow {
         self.preview_task = None;
         self.preview_plan = None;
         self.preview_error = None;
+        self.suggestion = None;
+        self.suggest_task = None;
         self.results = ResultsPanel::default();
         if let Some(meta) = selected {
             self.inject.reset_for(meta);

@@ -53,6 +53,8 @@ impl Flow {
                     meta,
                     batch: batch.as_ref(),
                     stream_available: self.stream_available(),
+                    suggestion: self.suggestion.as_ref(),
+                    suggesting: self.suggest_task.is_some(),
                 };
                 self.detect.ui(ui, view, cmds);
             }

@@ -78,6 +78,10 @@ pub struct DetectView<'a> {
     pub batch: Option<&'a BatchStatus>,
     /// Whether stream runs can be started (the jobs engine is wired).
     pub stream_available: bool,
+    /// The label-free ranking of the selected dataset, when computed.
+    pub suggestion: Option<&'a crate::eval::DetectorRanking>,
+    /// True while the ranking is being computed.
+    pub suggesting: bool,
 }
 
 impl DetectPanel {
@@ -245,6 +249,60 @@ impl DetectPanel {
         });
         if none {
             ui.label(RichText::new("Tick at least one detector below.").weak());
+        }
+        self.suggest_ui(ui, &view, cmds);
+    }
+
+    /// "Which detector for this series?": ranks the ticked detectors (or, with fewer than two
+    /// ticked, every non-neural one) by how well they catch anomalies injected into copies of
+    /// the series, without its labels.
+    fn suggest_ui(&mut self, ui: &mut Ui, view: &DetectView<'_>, cmds: &mut Vec<UiCommand>) {
+        ui.horizontal(|ui| {
+            let button = ui
+                .add_enabled(!view.suggesting, egui::Button::new("Suggest a detector"))
+                .on_hover_text(
+                    "Inject spikes, level shifts, variance changes and trends into copies of this \
+                     series and rank the ticked detectors (all but the neural ones when fewer \
+                     than two are ticked) by VUS-PR on them; labels are not used",
+                );
+            if button.clicked() {
+                let candidates = if self.chosen.len() >= 2 {
+                    self.specs()
+                } else {
+                    crate::engine::default_detectors()
+                        .into_iter()
+                        .filter(|spec| !spec.id.starts_with("lstm"))
+                        .collect()
+                };
+                cmds.push(UiCommand::Flow(FlowCommand::Suggest { candidates }));
+            }
+            if view.suggesting {
+                ui.spinner();
+            }
+        });
+        let Some(ranking) = view.suggestion else {
+            return;
+        };
+        let Some(best) = ranking.detectors.first() else {
+            return;
+        };
+        ui.label(format!(
+            "Suggested: {} (VUS-PR {:.2} on injected anomalies)",
+            best.detector, best.score
+        ));
+        let rest: Vec<String> = ranking
+            .detectors
+            .iter()
+            .skip(1)
+            .take(4)
+            .map(|r| format!("{} {:.2}", r.detector, r.score))
+            .collect();
+        if !rest.is_empty() {
+            ui.label(RichText::new(format!("then {}", rest.join(", "))).weak())
+                .on_hover_text(
+                    "Measured on synthetic anomalies: on real anomalies of another shape the \
+                     order can differ",
+                );
         }
     }
 
