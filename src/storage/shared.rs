@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{
     DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
-    RunSummary, RunUpdate, StorageError,
+    RunStatus, RunSummary, RunUpdate, StorageError,
 };
 use crate::model::Series;
 
@@ -148,4 +148,15 @@ pub(super) fn check_append(scores: &[f64], predicted: &[bool]) -> Result<(), Sto
             scores.len()
         )))
     }
+}
+
+/// Parses a stored status name; an unknown one means the record `what` is corrupt.
+pub(super) fn parse_status(
+    text: &str,
+    what: impl FnOnce() -> String,
+) -> Result<RunStatus, StorageError> {
+    RunStatus::parse(text).ok_or_else(|| StorageError::Corrupt {
+        what: what(),
+        detail: format!("unknown status {text:?}"),
+    })
 }

@@ -164,10 +164,7 @@ fn read_job(row: &Row) -> Result<JobRecord, StorageError> {
     const OP: &str = "read a job";
     let id = JobId(get(row, 0, OP)?);
     let status: String = get(row, 4, OP)?;
-    let status = RunStatus::parse(&status).ok_or_else(|| StorageError::Corrupt {
-        what: format!("job {id}"),
-        detail: format!("unknown status {status:?}"),
-    })?;
+    let status = shared::parse_status(&status, || format!("job {id}"))?;
     let owner: i64 = get(row, 10, OP)?;
     Ok(JobRecord {
         id,

@@ -301,10 +301,7 @@ fn read_summary(row: &Row<'_>) -> Result<RunSummary, StorageError> {
     let what = || format!("run {id}");
     let params_json: String = get(row, 3, OP)?;
     let status: String = get(row, 7, OP)?;
-    let status = RunStatus::parse(&status).ok_or_else(|| StorageError::Corrupt {
-        what: what(),
-        detail: format!("unknown status {status:?}"),
-    })?;
+    let status = shared::parse_status(&status, what)?;
     Ok(RunSummary {
         id,
         dataset: DatasetId(get(row, 1, OP)?),
