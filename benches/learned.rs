@@ -7,6 +7,11 @@
 //! - `lstm_ae_score`: scoring 100k points with w = 64 (throughput in points/s), both the
 //!   last-row score (default) and the whole-window reconstruction.
 //! - `ocsvm_fit_10k`: one-class SVM fitted on 10k windows (w = 32), the `PyOD` comparison.
+//! - `ocsvm_score_10k`: scoring 10k rows with an SVM fitted on 2000 windows (w = 32).
+//!
+//! The head-to-head figures against PyOD and Keras (same windows, same hyper-parameters) come
+//! from `examples/learned_speed.rs` with `scripts/peer_ocsvm.py` and `scripts/peer_lstm_ae.py`;
+//! see the "Learned detectors" section of `docs/DETECTORS.md`.
 //!
 //! Run briefly: `cargo bench --bench learned -- --warm-up-time 1 --measurement-time 3`.
 
@@ -96,6 +101,17 @@ fn ocsvm(c: &mut Criterion) {
             BatchSize::PerIteration,
         );
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("ocsvm_score_10k");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(series.len() as u64));
+    let mut det = OneClassSvm::new(32, 0.05, 0.0, 2000);
+    if det.fit(&series, &CancelToken::new()).is_ok() {
+        group.bench_function("w32_2000_windows", |b| {
+            b.iter(|| det.score_series(black_box(&series), &CancelToken::new()));
+        });
+    }
     group.finish();
 }
 

@@ -1,19 +1,26 @@
-//! PostgreSQL backend speed (feature `timescale`), against a throwaway local cluster with the
-//! server's default durability (or the server in `ANOMDET_PG_URL`). Targets from issue 9:
+//! PostgreSQL backend speed (feature `timescale`), against the server in `ANOMDET_PG_URL`
+//! (CI's throwaway cluster: `source .ci/pg.sh; pg_start`). Without it the bench prints
+//! SKIPPED and measures nothing. Targets from issue 9:
 //! - `pg_write_1M`: storing a 1M-sample dataset (one column; binary COPY into the narrow
-//!   `samples` table plus the timestamp chunks), at least 200k rows/s over loopback;
+//!   `samples` table, its 32-row block summaries, and the timestamp chunks), at least
+//!   200k rows/s over loopback;
 //! - `pg_downsample_1M_to_2000`: reading that series as 2 000 min/max/mean buckets, server
 //!   side, in under 200 ms.
+//!
+//! The server's durability settings are printed first (`fsync`, `synchronous_commit`, ...):
+//! CI's cluster runs with `fsync=off`; for an honest figure also run against a server with
+//! `fsync=on` (e.g. `ALTER SYSTEM SET fsync = on; SELECT pg_reload_conf();` on the CI cluster
+//! as the `postgres` user).
 //!
 //! Shape: timestamps one second apart, values from a seeded seasonal generator. Each write
 //! iteration deletes its dataset afterwards, outside the timed section.
 //!
-//! Run: `cargo bench --features timescale --bench postgres -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench --all-features --bench postgres -- --warm-up-time 1 --measurement-time 3`.
 
 use std::time::{Duration, Instant};
 
 use anomdet::model::Series;
-use anomdet::storage::{NewDataset, PgTestServer, PostgresStorage, Storage};
+use anomdet::storage::{NewDataset, PgTestServer, PgUrl, PostgresStorage, Storage};
 use criterion::{Criterion, Throughput};
 
 const ROWS: usize = 1_000_000;
@@ -26,9 +33,33 @@ fn series() -> Series {
     )
 }
 
-fn benches(c: &mut Criterion) {
-    let server = PgTestServer::start_durable().expect("a PostgreSQL server for the bench");
+/// The server's version and the settings that decide write speed.
+fn server_settings(url: &PgUrl) -> String {
+    let settings =
+        postgres::Client::connect(url.secret_url(), postgres::NoTls).and_then(|mut c| {
+            c.query(
+                "SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', \
+             'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', \
+             'max_wal_size') ORDER BY name",
+                &[],
+            )
+        });
+    match settings {
+        Ok(rows) => rows
+            .iter()
+            .map(|row| format!("{}={}", row.get::<_, String>(0), row.get::<_, String>(1)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(e) => format!("(settings unavailable: {e})"),
+    }
+}
+
+fn benches(c: &mut Criterion, server: &PgTestServer) {
     let db = server.fresh_database().expect("a bench database");
+    #[expect(clippy::print_stderr, reason = "a bench reports its conditions")]
+    {
+        eprintln!("pg bench server: {}", server_settings(db.url()));
+    }
     let mut store = PostgresStorage::connect(db.url()).expect("connect");
     let series = series();
 
@@ -55,8 +86,6 @@ fn benches(c: &mut Criterion) {
     let meta = store
         .put_dataset(&NewDataset::named("plot"), &series)
         .expect("store the plotted series");
-    // Fresh statistics, as autovacuum would have them on a live server.
-    store.list_datasets().expect("warm up");
     let mut group = c.benchmark_group("pg_downsample_1M_to_2000");
     group.sample_size(10);
     group.bench_function("min_max_mean", |b| {
@@ -70,7 +99,18 @@ fn benches(c: &mut Criterion) {
 }
 
 fn main() {
+    if std::env::var_os("ANOMDET_PG_URL").is_none() {
+        #[expect(clippy::print_stderr, reason = "a skipped bench says why")]
+        {
+            eprintln!(
+                "SKIPPED postgres bench: set ANOMDET_PG_URL to a PostgreSQL server \
+                 (`source .ci/pg.sh; pg_start` starts a throwaway one)"
+            );
+        }
+        return;
+    }
+    let server = PgTestServer::shared().expect("the server in ANOMDET_PG_URL");
     let mut criterion = Criterion::default().configure_from_args();
-    benches(&mut criterion);
+    benches(&mut criterion, server);
     criterion.final_summary();
 }

@@ -26,3 +26,5 @@ mod ui;
 mod ui_flow;
 #[cfg(feature = "gui")]
 mod ui_scale;
+#[cfg(feature = "gui")]
+mod ui_watch;

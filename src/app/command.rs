@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::storage::DatasetId;
+use crate::storage::{DatasetId, RunId};
 
 pub use super::flow::FlowCommand;
 
@@ -38,6 +38,15 @@ pub enum UiCommand {
     },
     /// Show or hide the ground-truth shading.
     SetLabelsVisible(bool),
+    /// Open the comparison window on these runs of a dataset (ticked in the Runs tab).
+    CompareRuns {
+        /// The dataset the runs scored.
+        dataset: DatasetId,
+        /// The runs, in the order they are shown.
+        runs: Vec<RunId>,
+    },
     /// A workflow request (generate, inject, detect, judge, keep).
     Flow(FlowCommand),
+    /// A request of the Watch step (jobs panel, live view, Space).
+    Watch(super::watch::WatchCommand),
 }

@@ -19,6 +19,7 @@ pub mod plot;
 mod shell;
 pub mod state;
 pub mod theme;
+pub mod watch;
 pub mod widgets;
 
 use std::path::PathBuf;

@@ -11,8 +11,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use egui::{Key, KeyboardShortcut, Modifiers};
-
 use crate::engine::{Engine, Notifier};
 use crate::error::Error;
 use crate::storage::{DatasetId, DatasetMeta};
@@ -26,10 +24,11 @@ use super::panels::plot::{PlotPanel, PlotView};
 use super::panels::settings::{Settings, SettingsEvent};
 use super::panels::status::{StatusView, status_ui};
 use super::panels::tools::Tools;
-use super::panels::top_bar::top_bar_ui;
+use super::panels::top_bar::{shortcut_commands, top_bar_ui};
 use super::plot::PlotData;
-use super::state::AppState;
+use super::state::{AppState, WorkflowTab};
 use super::theme;
+use super::watch::{DRAIN_BUDGET, LiveStatus, Watch, WatchOutput};
 
 /// How often the UI redraws while an import runs, so its progress bar moves.
 const PROGRESS_REPAINT: Duration = Duration::from_millis(100);
@@ -49,6 +48,7 @@ pub struct App {
     dialog: Option<Dialog>,
     flow: Flow,
     tools: Tools,
+    watch: Watch,
     cmds: Vec<UiCommand>,
 }
 
@@ -89,6 +89,7 @@ impl App {
     fn with_parts(engine: Engine, notifier: Notifier, state: AppState) -> Self {
         let flow = Flow::new(engine.clone(), notifier.clone());
         let tools = Tools::new(engine.clone(), notifier.clone());
+        let watch = Watch::new(engine.clone(), notifier.clone());
         let mut jobs = Jobs::new(engine, notifier);
         jobs.refresh_list();
         jobs.describe_storage();
@@ -105,6 +106,7 @@ impl App {
             dialog: None,
             flow,
             tools,
+            watch,
             cmds: Vec::new(),
         }
     }
@@ -150,7 +152,7 @@ impl App {
 
     /// True while background work runs or waits.
     pub fn is_busy(&self) -> bool {
-        self.jobs.is_busy() || self.flow.is_busy() || self.tools.is_busy()
+        self.jobs.is_busy() || self.flow.is_busy() || self.tools.is_busy() || self.watch.is_busy()
     }
 
     /// The workflow (inject, detect, judge, keep) state.
@@ -176,6 +178,16 @@ impl App {
     /// The settings and comparison windows, to open or feed them.
     pub fn tools_mut(&mut self) -> &mut Tools {
         &mut self.tools
+    }
+
+    /// The Watch step: live streams and the jobs panel.
+    pub fn watch(&self) -> &Watch {
+        &self.watch
+    }
+
+    /// The Watch step, mutable (tests give it a manual clock).
+    pub fn watch_mut(&mut self) -> &mut Watch {
+        &mut self.watch
     }
 
     /// Queues a command as if a panel had pushed it (applied at the end of the next frame).
@@ -208,16 +220,17 @@ impl App {
         if !dropped.is_empty() {
             self.cmds.push(UiCommand::ImportFiles(dropped));
         }
-        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
-        if ctx.input_mut(|i| i.consume_shortcut(&open)) {
-            self.cmds.push(UiCommand::OpenFileDialog);
+        self.cmds.extend(shortcut_commands(
+            ctx,
+            self.state.selected,
+            self.dialog.is_some(),
+        ));
+        let visible = self.state.workflow_tab == WorkflowTab::Watch;
+        for output in self.watch.poll(DRAIN_BUDGET, visible) {
+            self.apply_watch_output(output);
         }
-        if self.dialog.is_none()
-            && !ctx.egui_wants_keyboard_input()
-            && let Some(id) = self.state.selected
-            && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Delete))
-        {
-            self.cmds.push(UiCommand::AskDelete(id));
+        if let Some(cmd) = self.watch.space_command(ctx, self.dialog.is_some()) {
+            self.cmds.push(UiCommand::Watch(cmd));
         }
     }
 
@@ -263,9 +276,16 @@ impl App {
             .show(ui, |ui| {
                 self.flow
                     .workflow_ui(ui, self.state.workflow_tab, selected_meta, &mut cmds);
+                if self.state.workflow_tab == WorkflowTab::Watch {
+                    self.watch.panel_ui(ui, &mut cmds);
+                }
             });
         egui::CentralPanel::default().show(ui, |ui| {
             let tab = self.state.workflow_tab;
+            if tab == WorkflowTab::Watch && self.watch.has_streams() {
+                self.watch.live_ui(ui, &self.state, &mut cmds);
+                return;
+            }
             if let Some(data) = self.plotted.as_deref()
                 && self.flow.has_results(tab, Some(data))
             {
@@ -307,6 +327,10 @@ impl App {
         if self.jobs.import_status().is_some() || self.flow.batch_status().is_some() {
             ctx.request_repaint_after(PROGRESS_REPAINT);
         }
+        if self.watch.is_streaming() {
+            // Batches also wake the UI; this keeps the rate and the spinner moving between.
+            ctx.request_repaint_after(super::watch::STREAM_REPAINT);
+        }
     }
 
     fn apply_command(&mut self, cmd: UiCommand) {
@@ -342,7 +366,37 @@ impl App {
                 }
             }
             UiCommand::SetLabelsVisible(show) => self.state.show_labels = show,
+            UiCommand::CompareRuns { dataset, runs } => self.tools.compare_runs(dataset, &runs),
             UiCommand::Flow(cmd) => self.flow.apply(cmd, &mut self.state),
+            UiCommand::Watch(cmd) => self.watch.apply(cmd),
+        }
+    }
+
+    fn apply_watch_output(&mut self, output: WatchOutput) {
+        match output {
+            WatchOutput::Ended {
+                dataset,
+                runs,
+                status,
+                note,
+            } => {
+                self.note = Some(note);
+                // A finished stream's runs open for judging like a batch job's.
+                if status == LiveStatus::Finished && self.state.selected == Some(dataset) {
+                    for run in runs {
+                        self.flow
+                            .apply(super::flow::FlowCommand::OpenRun(run), &mut self.state);
+                    }
+                }
+                if self.state.selected == Some(dataset) {
+                    self.flow
+                        .apply(super::flow::FlowCommand::RefreshRuns, &mut self.state);
+                }
+            }
+            WatchOutput::Error(error) => {
+                log::warn!("{error}");
+                self.error = Some(error);
+            }
         }
     }
 
@@ -358,6 +412,10 @@ impl App {
                 self.jobs.refresh_list();
             }
             FlowOutput::Note(note) => self.note = Some(note),
+            FlowOutput::StartStream(request) => {
+                self.watch.start(request);
+                self.state.workflow_tab = WorkflowTab::Watch;
+            }
             FlowOutput::Error(error) => {
                 log::warn!("{error}");
                 self.error = Some(error);

@@ -36,13 +36,21 @@ pub enum WorkflowTab {
     /// Run detectors.
     #[default]
     Detect,
+    /// Live streams and the jobs panel.
+    Watch,
     /// Stored runs of the selected dataset.
     Runs,
 }
 
 impl WorkflowTab {
     /// Every tab, in display order.
-    pub const ALL: [Self; 4] = [Self::Generate, Self::Inject, Self::Detect, Self::Runs];
+    pub const ALL: [Self; 5] = [
+        Self::Generate,
+        Self::Inject,
+        Self::Detect,
+        Self::Watch,
+        Self::Runs,
+    ];
 
     /// The tab's title.
     pub fn title(self) -> &'static str {
@@ -50,6 +58,7 @@ impl WorkflowTab {
             Self::Generate => "Generate",
             Self::Inject => "Inject",
             Self::Detect => "Detect",
+            Self::Watch => "Watch",
             Self::Runs => "Runs",
         }
     }

@@ -10,6 +10,7 @@ mod desktop;
 mod eval;
 mod inject;
 mod jobs;
+mod models;
 mod output;
 mod rank;
 mod robustness;
@@ -66,6 +67,11 @@ pub enum Command {
     Run(runs::RunArgs),
     /// List stored runs.
     Runs(runs::RunsArgs),
+    /// Fit a detector on training rows and save it as a model (score later with
+    /// `run --model ID`, or warm a stream with `stream --model ID`).
+    Fit(models::FitArgs),
+    /// List saved models, or delete one (`--delete ID`).
+    Models(models::ModelsArgs),
     /// Export a run as CSV: timestamp, values, `score`, `is_anomaly`, `label`.
     ExportRun(runs::ExportRunArgs),
     /// List the anomaly injector kinds and their parameters.
@@ -142,6 +148,8 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         Command::Run(args) => runs::run(&engine, args, &mut out),
         Command::Runs(args) => runs::list(&engine, args, &mut out),
         Command::ExportRun(args) => runs::export(&engine, args, &mut out),
+        Command::Fit(args) => models::fit(&engine, args, &mut out),
+        Command::Models(args) => models::models(&engine, args, &mut out),
         Command::Injectors(args) => inject::injectors(args, &mut out),
         Command::Inject(args) => inject::inject(&engine, args, &mut out),
         Command::Generate(args) => inject::generate(&engine, args, &mut out),

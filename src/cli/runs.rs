@@ -1,4 +1,5 @@
-//! Detector and run subcommands: detectors, run, runs, export-run.
+//! Detector and run subcommands: detectors, run (fitting, or with a saved model), runs,
+//! export-run.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use super::output::{ParamJson, params_json, params_text};
 use crate::detect::{self, DetectorSpec, ThresholdRule};
 use crate::engine::{Engine, Notifier, RunControl, Task};
 use crate::model::Params;
-use crate::storage::RunId;
+use crate::storage::{ModelId, RunId};
 
 /// `anomdet detectors`.
 #[derive(Debug, Args)]
@@ -20,14 +21,18 @@ pub struct DetectorsArgs {
     pub json: bool,
 }
 
-/// `anomdet run NAME --detector ID [--param k=v ...]`.
+/// `anomdet run NAME --detector ID [--param k=v ...]` or `anomdet run NAME --model ID`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Dataset name (or `#id`).
     pub dataset: String,
-    /// Detector id (see `anomdet detectors`).
-    #[arg(long, short)]
-    pub detector: String,
+    /// Detector id (see `anomdet detectors`); fitted on the dataset itself.
+    #[arg(long, short, required_unless_present = "model")]
+    pub detector: Option<String>,
+    /// Score with a saved model instead (see `anomdet fit`, `anomdet models`): no fitting,
+    /// the model's parameters and columns.
+    #[arg(long, conflicts_with_all = ["detector", "params", "seed"])]
+    pub model: Option<i64>,
     /// Detector parameter, `name=value`; repeat for several.
     #[arg(long = "param", short, value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -108,23 +113,28 @@ pub(super) fn detectors(args: &DetectorsArgs, out: &mut Output) -> anyhow::Resul
 
 pub(super) fn run(engine: &Engine, args: &RunArgs, out: &mut Output) -> anyhow::Result<()> {
     let meta = engine.find_dataset(&args.dataset)?;
-    let entry = detect::find(&args.detector)?;
-    let params = Params::parse_pairs(entry.info.params, &args.params)
-        .map_err(|e| anyhow::anyhow!("detector {:?}: {e}", entry.info.id))?;
     let rule = ThresholdRule::parse(&args.threshold).map_err(anyhow::Error::msg)?;
-    let spec = DetectorSpec {
-        id: entry.info.id.to_owned(),
-        params: params.as_map().clone(),
-        seed: args.seed,
-    };
     let worker = engine.clone();
-    let task = Task::spawn("run", Notifier::noop(), move |cancel, progress| {
-        let control = RunControl {
-            cancel: cancel.clone(),
-            progress: progress.clone(),
-        };
-        worker.run_batch(meta.id, &spec, rule, &control)
-    })?;
+    let task = if let Some(model) = args.model {
+        let model = ModelId(model);
+        worker.model(model)?;
+        Task::spawn("run", Notifier::noop(), move |cancel, progress| {
+            let control = RunControl {
+                cancel: cancel.clone(),
+                progress: progress.clone(),
+            };
+            worker.run_model(meta.id, model, rule, &control)
+        })?
+    } else {
+        let spec = detector_spec(args.detector.as_deref(), &args.params, args.seed)?;
+        Task::spawn("run", Notifier::noop(), move |cancel, progress| {
+            let control = RunControl {
+                cancel: cancel.clone(),
+                progress: progress.clone(),
+            };
+            worker.run_batch(meta.id, &spec, rule, &control)
+        })?
+    };
     let summary = wait_with_progress(task, "scoring")?;
     if args.json {
         return out.json(&summary);
@@ -140,6 +150,25 @@ pub(super) fn run(engine: &Engine, args: &RunArgs, out: &mut Output) -> anyhow::
         summary.fit_secs,
         summary.score_secs
     ))
+}
+
+/// The checked spec for `--detector ID --param k=v ... --seed N`.
+pub(super) fn detector_spec(
+    detector: Option<&str>,
+    params: &[String],
+    seed: u64,
+) -> anyhow::Result<DetectorSpec> {
+    let Some(detector) = detector else {
+        anyhow::bail!("give --detector ID (see `anomdet detectors`)");
+    };
+    let entry = detect::find(detector)?;
+    let params = Params::parse_pairs(entry.info.params, params)
+        .map_err(|e| anyhow::anyhow!("detector {:?}: {e}", entry.info.id))?;
+    Ok(DetectorSpec {
+        id: entry.info.id.to_owned(),
+        params: params.as_map().clone(),
+        seed,
+    })
 }
 
 pub(super) fn list(engine: &Engine, args: &RunsArgs, out: &mut Output) -> anyhow::Result<()> {

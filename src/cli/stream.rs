@@ -18,6 +18,7 @@ use crate::detect::{self, DetectorSpec, ThresholdRule};
 use crate::engine::Engine;
 use crate::inject::InjectionPlan;
 use crate::model::Params;
+use crate::storage::ModelId;
 use crate::stream::{Speed, StreamEvent, StreamOutcome, StreamSpec, Warmup};
 
 /// `anomdet stream NAME --detector ID [--detector ID2] [--speed 50|max] [--plan plan.json]
@@ -28,8 +29,17 @@ pub struct StreamArgs {
     pub dataset: String,
     /// Detector id, optionally with parameters: `rolling_zscore` or
     /// `rolling_zscore:window=50,k=3`. Repeat to run several side by side.
-    #[arg(long, short, required = true, value_name = "ID[:NAME=VALUE,...]")]
+    #[arg(
+        long,
+        short,
+        required_unless_present = "model",
+        value_name = "ID[:NAME=VALUE,...]"
+    )]
     pub detector: Vec<String>,
+    /// A saved model (`anomdet fit`, `anomdet models`) scored beside the detectors, with no
+    /// warm-up fit. Repeat for several.
+    #[arg(long, value_name = "ID")]
+    pub model: Vec<i64>,
     /// Replay speed: a factor of real time in 0.1..=10000 (`50`, `0.5x`) or `max`.
     #[arg(long, default_value = "1")]
     pub speed: String,
@@ -91,7 +101,11 @@ pub(super) fn stream(engine: &Engine, args: &StreamArgs, out: &mut Output) -> an
     spec.plan = plan;
     spec.warmup = warmup;
     spec.persist = !args.no_store;
-    let ids: Vec<String> = spec.detectors.iter().map(|d| d.id.clone()).collect();
+    spec.models = args.model.iter().map(|&id| ModelId(id)).collect();
+    let mut ids: Vec<String> = spec.detectors.iter().map(|d| d.id.clone()).collect();
+    for &id in &spec.models {
+        ids.push(format!("{} (model {id})", engine.model(id)?.detector));
+    }
 
     let interrupted = Arc::new(AtomicBool::new(false));
     // Replaces the default "die at once" so Ctrl-C stops the stream and keeps its results.

@@ -84,6 +84,7 @@ impl Engine {
         spec: StreamSpec,
         options: StreamOptions,
     ) -> Result<StreamHandle> {
+        let mut spec = spec;
         spec.check().map_err(Error::Invalid)?;
         let mut detectors = Vec::with_capacity(spec.detectors.len());
         let mut params = Vec::with_capacity(spec.detectors.len());
@@ -91,7 +92,26 @@ impl Engine {
             params.push(detector.resolve()?.1);
             detectors.push(detector.build()?);
         }
-        let series = self.load_series(spec.dataset)?;
+        let to_fit = detectors.len();
+        let mut series = self.load_series(spec.dataset)?;
+        for &id in &spec.models {
+            let loaded = self.load_model(id)?;
+            // Every detector of the stream sees the models' columns, in the models' order.
+            if series.column_names() != loaded.summary.columns {
+                if detectors.len() > to_fit {
+                    return Err(Error::Invalid(format!(
+                        "the models of one stream must share their columns; model {id} was \
+                         fitted on {:?}, an earlier one on {:?}",
+                        loaded.summary.columns,
+                        series.column_names()
+                    )));
+                }
+                series = self.series_for_model(spec.dataset, &loaded.summary)?;
+            }
+            params.push(loaded.summary.params.clone());
+            detectors.push(loaded.detector);
+            spec.detectors.push(loaded.spec);
+        }
         if series.is_empty() {
             return Err(Error::Invalid(format!(
                 "dataset {} has no rows to stream",
@@ -123,14 +143,17 @@ impl Engine {
                 owner_pid: std::process::id(),
             })?;
             let mut runs = Vec::with_capacity(spec.detectors.len());
-            for (detector, params) in spec.detectors.iter().zip(params) {
+            for (index, (detector, params)) in spec.detectors.iter().zip(params).enumerate() {
                 runs.push(storage.put_run(&NewRun {
                     dataset: spec.dataset,
                     detector: detector.id.clone(),
                     params,
                     seed: detector.seed,
                     threshold_json: threshold_json.clone(),
-                    mode: "stream".to_owned(),
+                    mode: match (index >= to_fit).then(|| spec.models[index - to_fit]) {
+                        Some(model) => format!("stream (model {model})"),
+                        None => "stream".to_owned(),
+                    },
                     status: RunStatus::Running,
                     error: None,
                     scores: Vec::new(),
@@ -165,6 +188,7 @@ impl Engine {
             series: Arc::new(series),
             train,
             detectors,
+            to_fit,
             injector,
             monitor,
             options,

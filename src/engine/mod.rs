@@ -9,12 +9,14 @@ mod bench;
 mod eval;
 mod inject;
 mod jobs;
+mod models;
 mod robustness;
 mod sync;
 mod task;
 
 pub use bench::{BenchConfig, csv_files_in, default_detectors};
 pub use jobs::{BatchJobOutcome, pid_alive};
+pub use models::{FitRequest, LoadedModel, persistable_ids};
 pub use robustness::{
     RobustnessConfig, SelectionConfig, rank_labelled, rank_unlabelled, robustness_matrix,
 };

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::{
-    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
-    RunRecord, RunSummary, RunUpdate, Storage, StorageError, shared, validate_name,
+    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, ModelId, ModelRecord, ModelSummary,
+    NewDataset, NewJob, NewModel, NewRun, RunId, RunRecord, RunSummary, RunUpdate, Storage,
+    StorageError, models, shared, validate_name,
 };
 use crate::model::Series;
 
@@ -21,9 +22,11 @@ pub struct MemoryStorage {
     names: BTreeMap<String, DatasetId>,
     runs: BTreeMap<RunId, RunRecord>,
     jobs: BTreeMap<JobId, JobRecord>,
+    models: BTreeMap<ModelId, ModelRecord>,
     last_dataset_id: i64,
     last_run_id: i64,
     last_job_id: i64,
+    last_model_id: i64,
 }
 
 impl MemoryStorage {
@@ -92,6 +95,11 @@ impl Storage for MemoryStorage {
         self.names.remove(&meta.name);
         self.runs.retain(|_, run| run.summary.dataset != id);
         self.jobs.retain(|_, job| job.dataset != id);
+        for model in self.models.values_mut() {
+            if model.summary.dataset == Some(id) {
+                model.summary.dataset = None;
+            }
+        }
         for (child, _) in self.datasets.values_mut() {
             if child.parent == Some(id) {
                 child.parent = None;
@@ -219,5 +227,39 @@ impl Storage for MemoryStorage {
             }
         }
         Ok(marked.len())
+    }
+
+    fn put_model(&mut self, model: &NewModel) -> Result<ModelId, StorageError> {
+        models::check_model(model)?;
+        let dataset_name = self.entry(model.dataset)?.0.name.clone();
+        self.last_model_id += 1;
+        let id = ModelId(self.last_model_id);
+        let summary = models::model_summary(id, model, &dataset_name, shared::now_ms());
+        self.models.insert(
+            id,
+            ModelRecord {
+                summary,
+                state: model.state.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    fn list_models(&self) -> Result<Vec<ModelSummary>, StorageError> {
+        Ok(self.models.values().map(|m| m.summary.clone()).collect())
+    }
+
+    fn model(&self, id: ModelId) -> Result<ModelRecord, StorageError> {
+        self.models
+            .get(&id)
+            .cloned()
+            .ok_or(StorageError::ModelNotFound(id.0))
+    }
+
+    fn delete_model(&mut self, id: ModelId) -> Result<(), StorageError> {
+        self.models
+            .remove(&id)
+            .map(|_| ())
+            .ok_or(StorageError::ModelNotFound(id.0))
     }
 }

@@ -13,17 +13,19 @@
 mod codec;
 pub mod conformance;
 mod memory;
+mod models;
 mod postgres;
 mod records;
 mod shared;
 mod sqlite;
 
 pub use memory::MemoryStorage;
-pub use postgres::PgUrl;
+pub use models::{ModelId, ModelRecord, ModelSummary, NewModel};
 #[cfg(feature = "timescale")]
 pub use postgres::{
     Bucket, PASSWORD_NEEDED, PgMode, PgTestDatabase, PgTestServer, PostgresStorage,
 };
+pub use postgres::{PgUrl, SslMode, TlsOptions};
 pub use records::{
     DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
     RunRecord, RunStatus, RunSummary, RunUpdate,
@@ -46,6 +48,9 @@ pub enum StorageError {
     /// No job with this id.
     #[error("no job {0}")]
     JobNotFound(i64),
+    /// No saved model with this id.
+    #[error("no model {0} (list them with `anomdet models`)")]
+    ModelNotFound(i64),
     /// A dataset with this name exists already.
     #[error("a dataset named {0:?} already exists (choose another name or delete it first)")]
     NameTaken(String),
@@ -165,6 +170,18 @@ pub trait Storage: Send + std::fmt::Debug {
     /// jobs of another live process sharing the database are left alone. Returns how many
     /// jobs were marked.
     fn mark_interrupted(&mut self, is_alive: &dyn Fn(u32) -> bool) -> Result<usize, StorageError>;
+
+    /// Saves a fitted detector (see [`NewModel`]); its training dataset must exist.
+    fn put_model(&mut self, model: &NewModel) -> Result<ModelId, StorageError>;
+
+    /// Saved models without their state, by id.
+    fn list_models(&self) -> Result<Vec<ModelSummary>, StorageError>;
+
+    /// One saved model with its state bytes, exactly as saved.
+    fn model(&self, id: ModelId) -> Result<ModelRecord, StorageError>;
+
+    /// Deletes a saved model.
+    fn delete_model(&mut self, id: ModelId) -> Result<(), StorageError>;
 }
 
 /// Checks a user-given dataset name: non-empty, printable, at most 200 characters.

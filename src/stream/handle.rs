@@ -153,6 +153,9 @@ pub(crate) struct StartParts {
     /// Training set for [`Warmup::Dataset`](super::Warmup::Dataset).
     pub(crate) train: Option<Series>,
     pub(crate) detectors: Vec<Box<dyn Detector>>,
+    /// How many of `detectors` (the first ones) the warm-up fits; the rest were loaded from
+    /// saved models.
+    pub(crate) to_fit: usize,
     pub(crate) injector: Option<LiveInjector>,
     /// Set when the job is stored.
     pub(crate) storage: Option<Arc<Mutex<Box<dyn Storage>>>>,

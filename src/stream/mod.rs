@@ -62,7 +62,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::{DetectorSpec, ThresholdRule};
 use crate::engine::Notifier;
 use crate::inject::InjectionPlan;
-use crate::storage::DatasetId;
+use crate::storage::{DatasetId, ModelId};
 
 /// How the detectors learn before the replay starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,8 +108,13 @@ pub enum Backpressure {
 pub struct StreamSpec {
     /// The dataset replayed.
     pub dataset: DatasetId,
-    /// Detectors scored side by side (at least one).
+    /// Detectors scored side by side (at least one detector or model in all), fitted as
+    /// [`warmup`](Self::warmup) says.
     pub detectors: Vec<DetectorSpec>,
+    /// Saved models scored beside `detectors` with no warm-up fit: their fitted state is
+    /// loaded (`anomdet fit`). The dataset must have the models' columns.
+    #[serde(default)]
+    pub models: Vec<ModelId>,
     /// How scores become flags, online (SPOT/DSPOT and fixed are online by nature; quantile
     /// and MAD calibrate on the first scores, then stay fixed).
     pub threshold: ThresholdRule,
@@ -163,6 +168,7 @@ impl StreamSpec {
         Self {
             dataset,
             detectors,
+            models: Vec::new(),
             threshold: ThresholdRule::default(),
             plan: None,
             speed: Speed::default(),
@@ -177,8 +183,8 @@ impl StreamSpec {
 
     /// Checks everything that can be checked without the dataset.
     pub fn check(&self) -> Result<(), String> {
-        if self.detectors.is_empty() {
-            return Err("a stream needs at least one detector".into());
+        if self.detectors.is_empty() && self.models.is_empty() {
+            return Err("a stream needs at least one detector or saved model".into());
         }
         self.threshold.check()?;
         self.speed.check()?;

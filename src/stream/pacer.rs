@@ -35,6 +35,11 @@ impl Pacer {
         self.speed = speed;
     }
 
+    /// True at [`Speed::Max`]: every row is due at once.
+    pub(crate) fn is_max(&self) -> bool {
+        matches!(self.speed, Speed::Max)
+    }
+
     /// When a row with timestamp `ts` is due; `None` at [`Speed::Max`] (always due).
     #[inline]
     pub(crate) fn due(&self, ts: Timestamp) -> Option<Duration> {

@@ -25,6 +25,8 @@ use crate::inject::LiveInjector;
 use crate::model::{AnomalyWindow, Column, Row, Series, Timestamp};
 use crate::storage::{JobId, RunId, RunStatus};
 
+mod block;
+
 /// Rows between two looks at the command queue at full speed (the cancel flag is read every
 /// row): far below 100 ms even for the slowest detectors worth streaming.
 const COMMAND_POLL_ROWS: usize = 256;
@@ -44,6 +46,8 @@ pub(crate) struct Replay {
     train: Option<Series>,
     warmup: Warmup,
     detectors: Vec<Box<dyn Detector>>,
+    /// The first `to_fit` detectors are fitted by the warm-up; the rest are saved models.
+    to_fit: usize,
     thresholds: Vec<OnlineThreshold>,
     open: Vec<Option<(usize, Timestamp)>>,
     flagged: Vec<usize>,
@@ -92,6 +96,7 @@ impl Replay {
             series,
             train,
             detectors,
+            to_fit,
             injector,
             storage: _,
             monitor,
@@ -135,6 +140,7 @@ impl Replay {
             windows: vec![0; n],
             delays: vec![DelayTracker::new(truth); n],
             detectors,
+            to_fit,
             injector,
             pacer: Pacer::new(spec.speed, options.clock.now(), first_ts),
             clock: options.clock,
@@ -215,10 +221,20 @@ impl Replay {
             if self.next >= rows {
                 return Ok(RunStatus::Finished);
             }
-            if self.next >= self.fast_forward_to && self.wait_for_row()? {
+            if self.next < self.fast_forward_to || self.pacer.is_max() {
+                // Rows due at once: a block up to the next command poll, batch end or seek target.
+                let poll = (self.next / COMMAND_POLL_ROWS + 1) * COMMAND_POLL_ROWS;
+                let room = self.batch_rows.saturating_sub(self.batch.len()).max(1);
+                let mut end = rows.min(poll).min(self.next + room);
+                if self.next < self.fast_forward_to {
+                    end = end.min(self.fast_forward_to);
+                }
+                self.step_block(end)?;
+            } else if self.wait_for_row()? {
                 continue;
+            } else {
+                self.step()?;
             }
-            self.step()?;
             if self.batch.len() >= self.batch_rows {
                 self.flush()?;
             }
@@ -278,7 +294,7 @@ impl Replay {
         self.batch.events.push(StreamEvent::WarmingUp);
         self.flush()?;
         let started = Instant::now();
-        for detector in &mut self.detectors {
+        for detector in self.detectors.iter_mut().take(self.to_fit) {
             match detector.fit(fit_on, &self.cancel) {
                 Ok(()) => detector.reset(),
                 Err(DetectError::Cancelled) => return Err(Error::Cancelled),
@@ -526,7 +542,9 @@ impl Replay {
         self.finishing = true;
         let last = self.next.checked_sub(1);
         for d in 0..self.open.len() {
-            if let (Some((first_row, start)), Some(last_row)) = (self.open[d].take(), last) {
+            if let (Some((first_row, start)), Some(last_row)) = (self.open[d].take(), last)
+                && first_row <= last_row
+            {
                 self.batch.events.push(StreamEvent::WindowClosed {
                     detector: d,
                     window: AnomalyWindow {

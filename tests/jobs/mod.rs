@@ -8,6 +8,7 @@
 mod control;
 mod crash;
 mod equality;
+mod models;
 
 use std::sync::Arc;
 use std::time::Duration;

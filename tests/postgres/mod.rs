@@ -2,11 +2,12 @@
 //! use (`PgTestServer`: initdb in a temp dir, a free port on 127.0.0.1, stopped when the test
 //! process exits), or the server in `ANOMDET_PG_URL`. One database per test, so they run in
 //! parallel. The whole storage conformance suite, then the backend's own checks: the narrow
-//! samples table, downsampling, mode reporting, hostile names, schema versions, TLS refusal,
+//! samples table, downsampling, mode reporting, hostile names, schema versions, TLS,
 //! connection loss and reconnect, and `sync` between SQLite and PostgreSQL.
 
 mod backend;
 mod sync;
+mod tls;
 
 use anomdet::storage::conformance::Fixture;
 use anomdet::storage::{PgTestDatabase, PgTestServer, PostgresStorage};

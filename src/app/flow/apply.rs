@@ -10,7 +10,6 @@ use super::{
 use crate::app::state::{AppState, WorkflowTab};
 use crate::control::Progress;
 use crate::engine::{RunControl, Task};
-use crate::error::Error;
 use crate::storage::RunId;
 
 impl Flow {
@@ -157,10 +156,8 @@ impl Flow {
         }
     }
 
-    /// Starts a stream job on a worker that owns its [`StreamHandle`](crate::stream::StreamHandle):
-    /// it drains the job's event batches (the live plots of the Watch step are not drawn
-    /// here), mirrors its progress, forwards Cancel, and joins it at the end; the job's runs
-    /// then open like a batch job's.
+    /// Hands a stream job to the Watch step, which starts it, draws it live and opens its
+    /// runs when it ends.
     fn run_stream(
         &mut self,
         dataset: crate::storage::DatasetId,
@@ -168,70 +165,16 @@ impl Flow {
         rule: crate::detect::ThresholdRule,
         speed: Option<f64>,
     ) {
-        use crate::stream::{Speed, StreamOptions, StreamSpec, Warmup};
-        let names = vec![format!(
-            "stream of {}",
-            specs
-                .iter()
-                .map(|s| s.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )];
-        let inner = Progress::new();
-        let worker_inner = inner.clone();
-        let engine = self.engine.clone();
-        let task = self.spawn(
-            "stream",
-            "Could not start the stream",
-            move |cancel, progress| {
-                let mut spec = StreamSpec::new(dataset, specs);
-                spec.threshold = rule;
-                spec.warmup = Warmup::WholeDataset;
-                spec.speed = match speed {
-                    Some(factor) => Speed::factor(factor).map_err(Error::Invalid)?,
-                    None => Speed::Max,
-                };
-                // This worker drains the batches itself (so blocking backpressure never stalls
-                // the replay for long) and needs no repaint per batch: the defaults fit.
-                let options = StreamOptions::default();
-                let handle = engine.start_stream_with(spec, options)?;
-                progress.set_total(1);
-                let runs = handle.runs().to_vec();
-                loop {
-                    if cancel.is_cancelled() {
-                        handle.cancel();
-                    }
-                    let (done, total) = handle.progress().get();
-                    worker_inner.set_total(total);
-                    worker_inner.set_done(done);
-                    match handle
-                        .events()
-                        .recv_timeout(std::time::Duration::from_millis(50))
-                    {
-                        Ok(_) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-                    }
-                    if handle.is_finished() {
-                        break;
-                    }
-                }
-                let outcome = handle.join()?;
-                progress.set_done(1);
-                Ok(BatchOutcome {
-                    runs,
-                    failures: Vec::new(),
-                    cancelled: outcome.status == crate::storage::RunStatus::Cancelled,
-                })
-            },
-        );
-        if let Some(task) = task {
-            self.batch = Some(BatchJob {
+        let truth = self.truth.as_deref().filter(|t| t.id() == dataset);
+        self.outputs
+            .push(FlowOutput::StartStream(crate::app::watch::StreamRequest {
                 dataset,
-                task,
-                names,
-                inner,
-            });
-        }
+                name: truth.map_or_else(|| dataset.to_string(), |t| t.meta.name.clone()),
+                specs,
+                rule,
+                speed,
+                injected: truth.map(|t| t.injected_rows.clone()).unwrap_or_default(),
+            }));
     }
 
     fn open_run(&mut self, id: RunId) {

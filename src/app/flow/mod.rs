@@ -50,6 +50,8 @@ pub enum FlowOutput {
     Note(String),
     /// An error for the status bar.
     Error(String),
+    /// Start a stream job (the Watch step runs and draws it).
+    StartStream(crate::app::watch::StreamRequest),
 }
 
 /// Where the running batch job is, for the Detect tab.

@@ -58,6 +58,8 @@ impl Flow {
                 };
                 self.detect.ui(ui, view, cmds);
             }
+            // The shell draws the jobs panel under the tab strip.
+            WorkflowTab::Watch => {}
             WorkflowTab::Runs => {
                 let opened: Vec<RunId> = self.views.iter().map(super::RunView::id).collect();
                 let view = RunsView {

@@ -1,18 +1,20 @@
-//! The comparison window: two stored runs of one dataset side by side (detector, parameters,
-//! threshold, flagged rows, timings and metrics in two columns; their score plots stacked and
-//! linked in x, flagged rows shaded), and below them the robustness matrix as a heatmap when
-//! one was computed.
+//! The comparison window: two to [`MAX_RUNS`] stored runs of one dataset side by side
+//! (detector, parameters, threshold, flagged rows, timings and every metric in one column per
+//! run; their score plots stacked and linked in x, flagged rows shaded), and below them the
+//! robustness matrix ([`RobustnessPanel`]: computed on a worker, shown as a heatmap).
 //!
-//! Owns its workers: listing the dataset's runs and loading the two picked runs (scores, the
+//! Owns its workers: listing the dataset's runs and loading the picked runs (scores, the
 //! dataset's timestamps, a min/max pyramid per score vector, so a 10M-row run pans as freely
-//! as the data plot). Opened from the top bar or by [`ComparePanel::compare`] from a runs list.
+//! as the data plot). Opened from the top bar (newest two runs) or by
+//! [`ComparePanel::compare`] with the runs ticked in the Runs tab.
 
 use egui::{RichText, Ui};
 use egui_plot::{Line, Plot, PlotPoints, Span};
 
+use super::robustness::RobustnessPanel;
 use crate::app::plot::{BucketGrid, MinMaxPyramid, TimeAxis, decimate_with};
 use crate::app::theme;
-use crate::app::widgets::heatmap::{HeatmapData, heatmap_ui};
+use crate::app::widgets::heatmap::HeatmapData;
 use crate::engine::{Engine, Notifier, Task};
 use crate::model::Timestamp;
 use crate::storage::{DatasetId, RunId, RunRecord, RunSummary};
@@ -97,27 +99,38 @@ fn flatten_metrics(json: &str) -> Vec<(String, f64)> {
     out
 }
 
-/// Both runs and the x axis they share.
+/// Most runs the window compares at once (more would make the score plots unreadably thin).
+pub const MAX_RUNS: usize = 6;
+
+/// The compared runs and the x axis they share.
 #[derive(Clone, Debug)]
 pub struct CompareData {
     /// The x of every row, seconds since the epoch (row numbers if the dataset is gone).
     pub x: Vec<f64>,
     /// How to label x.
     pub axis: TimeAxis,
-    /// The two runs, left and right.
-    pub sides: [CompareSide; 2],
+    /// The runs, left to right, in the order they were picked.
+    pub sides: Vec<CompareSide>,
 }
 
 impl CompareData {
-    /// Both runs over the dataset's timestamps.
-    pub fn new(a: RunRecord, b: RunRecord, timestamps: &[Timestamp]) -> Self {
+    /// The runs over the dataset's timestamps.
+    pub fn new(records: Vec<RunRecord>, timestamps: &[Timestamp]) -> Self {
         let x: Vec<f64> = timestamps.iter().map(|t| t.as_secs_f64()).collect();
         let axis = match (x.first(), x.last()) {
             (Some(&first), Some(&last)) => TimeAxis::for_range(first, last),
             _ => TimeAxis::Elapsed,
         };
-        let sides = [CompareSide::new(a, &x), CompareSide::new(b, &x)];
+        let sides = records
+            .into_iter()
+            .map(|r| CompareSide::new(r, &x))
+            .collect();
         Self { x, axis, sides }
+    }
+
+    /// The ids of the runs shown, in order.
+    pub fn run_ids(&self) -> Vec<RunId> {
+        self.sides.iter().map(|s| s.summary.id).collect()
     }
 }
 
@@ -129,12 +142,13 @@ pub struct ComparePanel {
     dataset: Option<DatasetId>,
     runs: Vec<RunSummary>,
     listing: Option<Task<Vec<RunSummary>>>,
-    picks: [Option<RunId>; 2],
-    loading: Option<([RunId; 2], Task<CompareData>)>,
+    picks: Vec<RunId>,
+    loading: Option<(Vec<RunId>, Task<CompareData>)>,
     data: Option<CompareData>,
-    robustness: Option<HeatmapData>,
+    /// The robustness matrix section (form, worker, heatmap).
+    pub robustness: RobustnessPanel,
     error: Option<String>,
-    failed: Option<[RunId; 2]>,
+    failed: Option<Vec<RunId>>,
 }
 
 impl ComparePanel {
@@ -144,7 +158,7 @@ impl ComparePanel {
         if self.dataset != Some(dataset) {
             *self = Self {
                 open: true,
-                robustness: self.robustness.take(),
+                robustness: std::mem::take(&mut self.robustness),
                 ..Self::default()
             };
             self.dataset = Some(dataset);
@@ -155,32 +169,31 @@ impl ComparePanel {
         }
     }
 
-    /// Opens the window comparing runs `a` and `b` of `dataset`.
+    /// Opens the window comparing `runs` of `dataset` (the first [`MAX_RUNS`], in order).
     pub fn compare(
         &mut self,
         engine: &Engine,
         notifier: &Notifier,
         dataset: DatasetId,
-        runs: [RunId; 2],
+        runs: &[RunId],
     ) {
         self.show_dataset(engine, notifier, dataset);
-        self.picks = [Some(runs[0]), Some(runs[1])];
+        self.picks = runs.iter().copied().take(MAX_RUNS).collect();
+        self.failed = None;
         self.load(engine, notifier);
     }
 
-    /// Shows two already loaded runs (tests, and callers that hold the records).
+    /// Shows already loaded runs (tests, and callers that hold the records).
     pub fn set_data(&mut self, data: CompareData) {
         self.open = true;
-        self.picks = [
-            Some(data.sides[0].summary.id),
-            Some(data.sides[1].summary.id),
-        ];
+        self.picks = data.run_ids();
         self.data = Some(data);
     }
 
-    /// Sets (or clears) the robustness matrix shown under the runs.
+    /// Sets (or clears) the robustness matrix shown under the runs (one computed elsewhere,
+    /// a stored report).
     pub fn set_robustness(&mut self, matrix: Option<HeatmapData>) {
-        self.robustness = matrix;
+        self.robustness.set_external(matrix);
     }
 
     /// The loaded comparison, if any.
@@ -188,9 +201,14 @@ impl ComparePanel {
         self.data.as_ref()
     }
 
-    /// True while runs are listed or loaded.
+    /// The runs picked for comparison, in order.
+    pub fn picks(&self) -> &[RunId] {
+        &self.picks
+    }
+
+    /// True while runs are listed or loaded, or the robustness matrix is computed.
     pub fn is_busy(&self) -> bool {
-        self.listing.is_some() || self.loading.is_some()
+        self.listing.is_some() || self.loading.is_some() || self.robustness.is_busy()
     }
 
     /// The last failure, in words.
@@ -212,30 +230,37 @@ impl ComparePanel {
     }
 
     fn load(&mut self, engine: &Engine, notifier: &Notifier) {
-        let [Some(a), Some(b)] = self.picks else {
-            return;
-        };
-        if self.failed == Some([a, b]) {
+        if self.picks.len() < 2 {
             return;
         }
-        if self.loading.as_ref().is_some_and(|(ids, _)| *ids == [a, b])
+        let ids = self.picks.clone();
+        if self.failed.as_ref() == Some(&ids)
             || self
-                .data
+                .loading
                 .as_ref()
-                .is_some_and(|d| [d.sides[0].summary.id, d.sides[1].summary.id] == [a, b])
+                .is_some_and(|(loading, _)| *loading == ids)
+            || self.data.as_ref().is_some_and(|d| d.run_ids() == ids)
         {
             return;
         }
         let engine = engine.clone();
-        match Task::spawn("compare-load", notifier.clone(), move |_, _| {
-            let (ra, rb) = (engine.run(a)?, engine.run(b)?);
-            let timestamps = engine
-                .load_series(ra.summary.dataset)
+        let wanted = ids.clone();
+        match Task::spawn("compare-load", notifier.clone(), move |cancel, _| {
+            let mut records = Vec::with_capacity(wanted.len());
+            for &id in &wanted {
+                if cancel.is_cancelled() {
+                    return Err(crate::error::Error::Cancelled);
+                }
+                records.push(engine.run(id)?);
+            }
+            let timestamps = records
+                .first()
+                .and_then(|r| engine.load_series(r.summary.dataset).ok())
                 .map(|s| s.timestamps().to_vec())
                 .unwrap_or_default();
-            Ok(CompareData::new(ra, rb, &timestamps))
+            Ok(CompareData::new(records, &timestamps))
         }) {
-            Ok(task) => self.loading = Some(([a, b], task)),
+            Ok(task) => self.loading = Some((ids, task)),
             Err(error) => self.error = Some(format!("Could not load the runs: {error}")),
         }
     }
@@ -247,11 +272,12 @@ impl ComparePanel {
             self.listing = None;
             match result {
                 Ok(runs) => {
-                    if self.picks == [None, None] {
-                        // Newest two first, so opening the window shows something at once.
+                    if self.picks.is_empty() {
+                        // Newest two, oldest left, so opening the window shows something at
+                        // once.
                         let mut newest: Vec<&RunSummary> = runs.iter().collect();
                         newest.sort_by_key(|r| std::cmp::Reverse((r.created_ms, r.id.0)));
-                        self.picks = [newest.get(1).map(|r| r.id), newest.first().map(|r| r.id)];
+                        self.picks = newest.iter().take(2).rev().map(|r| r.id).collect();
                     }
                     self.runs = runs;
                 }
@@ -261,7 +287,7 @@ impl ComparePanel {
         if let Some((ids, task)) = &mut self.loading
             && let Some(result) = task.poll()
         {
-            let ids = *ids;
+            let ids = std::mem::take(ids);
             self.loading = None;
             match result {
                 Ok(data) => {
@@ -276,9 +302,11 @@ impl ComparePanel {
         }
     }
 
-    /// Draws the window when open and collects finished work.
+    /// Draws the window when open and collects finished work. Esc closes it (an open modal
+    /// dialog, drawn first, consumes Esc before it gets here).
     pub fn show(&mut self, ctx: &egui::Context, engine: &Engine, notifier: &Notifier) {
         self.poll();
+        self.robustness.poll();
         if !self.open {
             return;
         }
@@ -286,8 +314,10 @@ impl ComparePanel {
         egui::Window::new("Compare runs")
             .open(&mut open)
             .default_size([900.0, 560.0])
+            .vscroll(true)
             .show(ctx, |ui| self.ui(ui, engine, notifier));
-        if !open {
+        let escape = ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape));
+        if !open || escape {
             self.open = false;
         }
     }
@@ -296,16 +326,12 @@ impl ComparePanel {
     pub fn ui(&mut self, ui: &mut Ui, engine: &Engine, notifier: &Notifier) {
         self.poll();
         if !self.runs.is_empty() {
-            let before = self.picks;
-            ui.horizontal(|ui| {
-                for (side, name) in [(0, "Left run"), (1, "Right run")] {
-                    self.pick_ui(ui, side, name);
-                }
-            });
+            let before = self.picks.clone();
+            self.picks_ui(ui);
             if self.picks != before {
                 self.failed = None;
             }
-            // Idempotent: starts only when the picked pair is neither loaded, loading, nor
+            // Idempotent: starts only when the picked runs are neither loaded, loading, nor
             // failed already.
             self.load(engine, notifier);
         } else if self.listing.is_some() {
@@ -327,31 +353,31 @@ impl ComparePanel {
             None => {}
         }
         ui.separator();
-        egui::CollapsingHeader::new("Robustness matrix")
-            .default_open(self.robustness.is_some())
-            .show(ui, |ui| match &self.robustness {
-                Some(matrix) => {
-                    heatmap_ui(ui, matrix);
-                }
-                None => {
-                    ui.label("No robustness matrix computed yet (`anomdet robustness`).");
-                }
-            });
+        self.robustness.ui(ui, engine, notifier, self.dataset);
     }
 
-    fn pick_ui(&mut self, ui: &mut Ui, side: usize, name: &str) {
-        let current = self.picks[side]
-            .and_then(|id| self.runs.iter().find(|r| r.id == id))
-            .map_or_else(|| "choose…".to_owned(), run_title);
-        ui.label(name);
-        egui::ComboBox::from_id_salt(("anomdet-compare-pick", side))
-            .selected_text(current)
-            .width(260.0)
-            .show_ui(ui, |ui| {
-                for run in &self.runs {
-                    ui.selectable_value(&mut self.picks[side], Some(run.id), run_title(run));
+    /// One checkbox per stored run; ticking adds the run at the right end.
+    fn picks_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!("Runs to compare (2 to {MAX_RUNS}):"));
+            for run in &self.runs {
+                let mut picked = self.picks.contains(&run.id);
+                let full = !picked && self.picks.len() >= MAX_RUNS;
+                let response = ui
+                    .add_enabled(!full, egui::Checkbox::new(&mut picked, run_title(run)))
+                    .on_disabled_hover_text(format!("At most {MAX_RUNS} runs at once"));
+                if response.changed() {
+                    if picked {
+                        self.picks.push(run.id);
+                    } else {
+                        self.picks.retain(|&id| id != run.id);
+                    }
                 }
-            });
+            }
+        });
+        if self.picks.len() < 2 {
+            ui.label(RichText::new("Tick at least two runs.").weak());
+        }
     }
 }
 
@@ -359,73 +385,142 @@ fn run_title(run: &RunSummary) -> String {
     format!("#{} {} ({} flagged)", run.id.0, run.detector, run.flagged)
 }
 
-/// Draws two runs side by side: summaries in two columns, then both score plots linked in x.
+/// Draws the runs side by side: one column per run (summary, then every metric any of them
+/// has, the best value of each metric row in bold), then their score plots linked in x.
 pub fn compare_ui(ui: &mut Ui, data: &CompareData) {
-    ui.columns(2, |columns| {
-        for (ui, side) in columns.iter_mut().zip(&data.sides) {
-            summary_ui(ui, side);
-        }
-    });
+    summary_grid_ui(ui, data);
     ui.separator();
-    let height = ((ui.available_height() - 140.0) / 2.0).clamp(90.0, 260.0);
-    let link = egui::Id::unique((
-        "anomdet-compare-link",
-        data.sides[0].summary.id.0,
-        data.sides[1].summary.id.0,
-    ));
+    let n = data.sides.len().max(1) as f32;
+    let height = ((ui.available_height() - 40.0) / n).clamp(90.0, 220.0);
+    let ids: Vec<i64> = data.sides.iter().map(|s| s.summary.id.0).collect();
+    let link = egui::Id::unique(("anomdet-compare-link", ids));
     for (i, side) in data.sides.iter().enumerate() {
         score_plot_ui(ui, data, side, i, link, height);
     }
 }
 
-fn summary_ui(ui: &mut Ui, side: &CompareSide) {
+/// The rows of the summary table that are not metrics: name and one text per run.
+fn summary_rows(side: &CompareSide) -> [(&'static str, String); 5] {
     let s = &side.summary;
-    ui.heading(format!("Run #{}: {}", s.id.0, s.detector));
-    egui::Grid::new(("anomdet-compare-summary", s.id.0))
-        .num_columns(2)
-        .striped(true)
-        .show(ui, |ui| {
-            let params = s
-                .params
-                .as_map()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let rows: Vec<(&str, String)> = vec![
-                (
-                    "Parameters",
-                    if params.is_empty() {
-                        "defaults".to_owned()
-                    } else {
-                        params
-                    },
-                ),
-                ("Threshold", s.threshold_json.clone()),
-                ("Status", format!("{} ({})", s.status, s.mode)),
-                (
-                    "Flagged",
-                    format!("{} rows in {} windows", s.flagged, side.flagged_windows()),
-                ),
-                (
-                    "Time",
-                    format!("fit {:.2} s, score {:.2} s", s.fit_secs, s.score_secs),
-                ),
-            ];
-            for (name, value) in rows {
-                ui.label(name);
-                ui.label(value);
-                ui.end_row();
+    let params = s
+        .params
+        .as_map()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    [
+        (
+            "Parameters",
+            if params.is_empty() {
+                "defaults".to_owned()
+            } else {
+                params
+            },
+        ),
+        ("Threshold", s.threshold_json.clone()),
+        ("Status", format!("{} ({})", s.status, s.mode)),
+        (
+            "Flagged",
+            format!("{} rows in {} windows", s.flagged, side.flagged_windows()),
+        ),
+        (
+            "Time",
+            format!("fit {:.2} s, score {:.2} s", s.fit_secs, s.score_secs),
+        ),
+    ]
+}
+
+/// Every metric name of any run, in first-seen order.
+pub fn metric_names(data: &CompareData) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for side in &data.sides {
+        for (name, _) in &side.metrics {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
             }
-            for (name, value) in &side.metrics {
-                ui.label(name.as_str());
-                ui.label(format!("{value:.4}"));
-                ui.end_row();
-            }
-        });
-    if side.metrics.is_empty() {
-        ui.label(RichText::new("Not evaluated yet.").small().weak());
+        }
     }
+    names
+}
+
+/// Whether a larger value of metric `name` is better (delays, false alarms and errors are
+/// better small).
+fn higher_is_better(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    !["delay", "false", "fpr", "error", "loss", "secs", "time"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
+fn summary_grid_ui(ui: &mut Ui, data: &CompareData) {
+    let names = metric_names(data);
+    egui::ScrollArea::horizontal()
+        .id_salt("anomdet-compare-summary-scroll")
+        .show(ui, |ui| {
+            egui::Grid::new("anomdet-compare-summary")
+                .num_columns(data.sides.len() + 1)
+                .striped(true)
+                .show(ui, |ui| {
+                    ui.label("");
+                    for side in &data.sides {
+                        let s = &side.summary;
+                        ui.label(
+                            RichText::new(format!("Run #{}: {}", s.id.0, s.detector)).strong(),
+                        );
+                    }
+                    ui.end_row();
+                    let rows: Vec<[(&str, String); 5]> =
+                        data.sides.iter().map(summary_rows).collect();
+                    for r in 0..5 {
+                        ui.label(rows.first().map_or("", |row| row[r].0));
+                        for row in &rows {
+                            ui.label(row[r].1.as_str());
+                        }
+                        ui.end_row();
+                    }
+                    for name in &names {
+                        ui.label(*name);
+                        let values: Vec<Option<f64>> = data
+                            .sides
+                            .iter()
+                            .map(|s| s.metrics.iter().find(|(n, _)| n == name).map(|m| m.1))
+                            .collect();
+                        let finite = values.iter().flatten().copied().filter(|v| v.is_finite());
+                        let best = if higher_is_better(name) {
+                            finite.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v))))
+                        } else {
+                            finite.fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.min(v))))
+                        };
+                        for value in values {
+                            match value {
+                                Some(v) if values_tie(Some(v), best) && data.sides.len() > 1 => {
+                                    ui.label(RichText::new(format!("{v:.4}")).strong())
+                                        .on_hover_text("best of the compared runs");
+                                }
+                                Some(v) => {
+                                    ui.label(format!("{v:.4}"));
+                                }
+                                None => {
+                                    ui.label(RichText::new("—").weak());
+                                }
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+    if names.is_empty() {
+        ui.label(
+            RichText::new("None of these runs was evaluated yet (no metrics stored).")
+                .small()
+                .weak(),
+        );
+    }
+}
+
+fn values_tie(a: Option<f64>, b: Option<f64>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if (a - b).abs() <= f64::EPSILON * a.abs().max(1.0))
 }
 
 fn score_plot_ui(

@@ -6,8 +6,8 @@
 //! The workflow tabs ([`generate`], [`inject`], [`detect`], [`runs`]) sit in a panel on the
 //! right; [`results`] (injection preview, score plots) and [`judge`] (metrics, attribution,
 //! exports) sit under the data plot. Their shared state lives in [`crate::app::flow`].
-//! Windows: [`settings`] (database, theme) and [`compare`] (two runs side by side, the
-//! robustness heatmap), bundled in [`tools`].
+//! Windows: [`settings`] (database, theme) and [`compare`] (runs side by side, the
+//! [`robustness`] heatmap), bundled in [`tools`].
 
 pub mod compare;
 pub mod datasets;
@@ -18,6 +18,7 @@ pub mod inject;
 pub mod judge;
 pub mod plot;
 pub mod results;
+pub mod robustness;
 pub mod runs;
 pub mod settings;
 pub mod status;

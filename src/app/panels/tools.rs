@@ -1,6 +1,6 @@
 //! [`Tools`]: the windows opened from the top bar's right end, bundled so the app shell holds
 //! one field for them: [`settings`](super::settings) (database, theme) and
-//! [`compare`](super::compare) (two runs side by side, robustness heatmap).
+//! [`compare`](super::compare) (runs side by side, robustness heatmap).
 //!
 //! Owns an engine handle and a notifier for their workers; returns [`SettingsEvent`]s for the
 //! shell to apply (a database switch reloads the dataset list).
@@ -63,7 +63,9 @@ impl Tools {
             }
             let compare = ui
                 .add_enabled(selected.is_some(), egui::Button::new("Compare runs…"))
-                .on_hover_text("Two runs of the selected dataset side by side")
+                .on_hover_text(
+                    "Runs of the selected dataset side by side, and their robustness matrix",
+                )
                 .on_disabled_hover_text("Select a dataset first");
             if compare.clicked()
                 && let Some(dataset) = selected
@@ -72,6 +74,12 @@ impl Tools {
                     .show_dataset(&self.engine, &self.notifier, dataset);
             }
         });
+    }
+
+    /// Opens the comparison window on `runs` of `dataset` (loaded on a worker).
+    pub fn compare_runs(&mut self, dataset: DatasetId, runs: &[crate::storage::RunId]) {
+        self.compare
+            .compare(&self.engine, &self.notifier, dataset, runs);
     }
 
     /// Draws the open windows and collects their workers' results.

@@ -183,21 +183,46 @@ pub fn decimate_with(
 }
 
 /// The first index in `row + 1..hi` where `inside` turns false (`hi` if never), `inside` being
-/// monotone and true at `row`. Gallops from `row` in steps starting at `hint` (the previous
-/// bucket's length) before bisecting, so the probes stay near `row`: a plain binary search
-/// over a 10M-row column touches a new page per probe, which cost more than the pyramid.
+/// monotone and true at `row`. Probes first at `row + hint` (`hint` being the previous
+/// bucket's length: on evenly sampled data the edge is there or one row off) and gallops
+/// outwards from that guess, forwards or backwards, before bisecting. The probes stay within
+/// a cache line or two of the edge: a plain binary search over a 10M-row column touches a new
+/// page per probe, and at four columns × a thousand buckets those misses were most of a
+/// zoomed-out frame.
 fn next_edge(x: &[f64], row: usize, hi: usize, hint: usize, inside: impl Fn(f64) -> bool) -> usize {
-    let mut lo = row + 1;
-    let mut step = hint.max(1);
+    let first = row + 1;
+    if first >= hi {
+        return hi;
+    }
+    let guess = row.saturating_add(hint.max(1)).min(hi);
+    if guess < hi && inside(x[guess]) {
+        // The edge lies after the guess.
+        let mut lo = guess + 1;
+        let mut step = 1usize;
+        loop {
+            let probe = guess.saturating_add(step);
+            if probe >= hi {
+                return lo + x[lo..hi].partition_point(|&v| inside(v));
+            }
+            if !inside(x[probe]) {
+                return lo + x[lo..probe].partition_point(|&v| inside(v));
+            }
+            lo = probe + 1;
+            step = step.saturating_mul(2);
+        }
+    }
+    // The edge lies at or before the guess: every index from `upper` on is outside.
+    let mut upper = guess;
+    let mut step = 1usize;
     loop {
-        let probe = row.saturating_add(step);
-        if probe >= hi {
-            return lo + x[lo..hi].partition_point(|&v| inside(v));
+        let probe = guess.saturating_sub(step);
+        if probe < first {
+            return first + x[first..upper].partition_point(|&v| inside(v));
         }
-        if !inside(x[probe]) {
-            return lo + x[lo..probe].partition_point(|&v| inside(v));
+        if inside(x[probe]) {
+            return probe + 1 + x[probe + 1..upper].partition_point(|&v| inside(v));
         }
-        lo = probe + 1;
+        upper = probe;
         step = step.saturating_mul(2);
     }
 }
@@ -417,6 +442,26 @@ mod tests {
                 let direct = decimate(&x, &y, &g);
                 let fast = decimate_with(&x, &y, &g, Some(&pyramid));
                 proptest::prop_assert_eq!(direct, fast);
+            }
+        }
+    }
+
+    #[test]
+    fn edge_search_finds_the_first_outside_row_from_any_guess() {
+        let x: Vec<f64> = (0..500).map(|i| f64::from(i / 3)).collect();
+        for row in (0..500).step_by(7) {
+            for hint in [0, 1, 2, 5, 40, 1000] {
+                for cut in [x[row] + 0.5, x[row] + 10.5, 1e9] {
+                    for hi in [row + 1, 250.max(row + 1), 500] {
+                        let hi = hi.min(500);
+                        let want = row + 1 + x[row + 1..hi].partition_point(|&v| v < cut);
+                        assert_eq!(
+                            next_edge(&x, row, hi, hint, |v| v < cut),
+                            want,
+                            "row {row} hint {hint} cut {cut} hi {hi}"
+                        );
+                    }
+                }
             }
         }
     }

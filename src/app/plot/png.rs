@@ -273,6 +273,84 @@ mod tests {
         assert!(save_png(&cropped, &dir.path().join("missing/dir/x.png")).is_err());
     }
 
+    /// The whole export after the dialog, headless: the screenshot request leaves the frame
+    /// as a `ViewportCommand::Screenshot` (what eframe turns into a GPU read-back); the test
+    /// completes it with a synthetic 2x image, and the file written is that image cropped to
+    /// the plot's rectangle.
+    #[test]
+    fn a_screenshot_answered_after_the_frame_is_cropped_encoded_and_written() {
+        use egui_kittest::Harness;
+
+        struct State {
+            export: PngExport,
+            rect: Rect,
+        }
+        let rect = Rect::from_min_max(pos2(10.0, 20.0), pos2(60.0, 45.0));
+        let mut harness = Harness::builder().with_size([200.0, 100.0]).build_ui_state(
+            |ui, s: &mut State| {
+                ui.label("plot area");
+                s.export.step(ui.ctx(), s.rect, &Notifier::noop());
+            },
+            State {
+                export: PngExport::default(),
+                rect,
+            },
+        );
+        harness.run();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plot.png");
+        let ctx = harness.ctx.clone();
+        harness
+            .state_mut()
+            .export
+            .start_to(&ctx, path.clone(), rect, &Notifier::noop());
+        assert!(harness.state().export.is_busy());
+        harness.step();
+        let callback = harness
+            .output()
+            .viewport_output
+            .values()
+            .flat_map(|v| &v.commands)
+            .find_map(|c| match c {
+                egui::ViewportCommand::Screenshot(cb) => Some(cb.clone()),
+                _ => None,
+            })
+            .expect("the frame asked the window for a screenshot");
+        // A 2x screen: every pixel encodes its own position.
+        let ppp = harness.ctx.pixels_per_point();
+        let (w, h) = ((200.0 * ppp) as usize, (100.0 * ppp) as usize);
+        let mut screen = ColorImage::filled([w, h], Color32::BLACK);
+        for y in 0..h {
+            for x in 0..w {
+                screen.pixels[y * w + x] = Color32::from_rgb(x as u8, y as u8, 7);
+            }
+        }
+        callback.complete(Arc::new(screen));
+        for _ in 0..500 {
+            harness.step();
+            if !harness.state().export.is_busy() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let message = harness.state().export.message().cloned();
+        assert!(
+            matches!(&message, Some(Ok(text)) if text.contains("plot.png")),
+            "{message:?}"
+        );
+        let icon = eframe::icon_data::from_png_bytes(&std::fs::read(&path).unwrap()).unwrap();
+        let (cw, ch) = ((50.0 * ppp) as usize, (25.0 * ppp) as usize);
+        assert_eq!((icon.width as usize, icon.height as usize), (cw, ch));
+        // The top-left pixel of the file is the screen's pixel at the rect's corner.
+        let corner = ((10.0 * ppp) as u8, (20.0 * ppp) as u8);
+        assert_eq!(&icon.rgba[..4], &[corner.0, corner.1, 7, 255]);
+        let last = (cw * ch - 1) * 4;
+        assert_eq!(
+            &icon.rgba[last..last + 4],
+            &[corner.0 + cw as u8 - 1, corner.1 + ch as u8 - 1, 7, 255]
+        );
+    }
+
     #[test]
     fn out_of_range_rects_are_clamped_and_names_get_an_extension() {
         let image = ColorImage::filled([10, 10], Color32::WHITE);

@@ -2,7 +2,10 @@
 //! normal training windows; a window's score is how far it lies outside that support
 //! (`rho - Σ αᵢ K(xᵢ, x)`, > 0 outside). Unlike the original's SVM, the scaler is fitted on the
 //! training rows only and the training windows are subsampled evenly (at most `max_train`), so
-//! the kernel matrix stays small and fitting takes well under a second by default.
+//! the kernel matrix stays small and fitting takes well under a second by default. linfa builds
+//! the whole dense kernel (n² pairs, one thread) before solving: at `max_train` = 10k windows of
+//! 100 values that is ~20 s of CPU (see `docs/DETECTORS.md`, "Learned detectors"). Scoring uses
+//! a copy of the support vectors and a vectorised RBF sum instead of linfa's `weighted_sum`.
 //!
 //! Values in a window are weighted by recency (`half_life` rows halve a weight): with equal
 //! weights an RBF kernel saturates, and every window that contains a spike scores the same, so
@@ -138,12 +141,48 @@ pub struct SvmConfig {
     half_life: usize,
 }
 
-/// The fitted SVM (linfa's type, kept private).
+/// The fitted SVM (linfa's type, kept private), plus a copy of its support vectors laid out for
+/// fast scoring (linfa keeps them private).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SvmModel {
     svm: Svm<f64, bool>,
     /// One weight per window value (recency).
     weights: Vec<f64>,
+    /// RBF width: `K(x, s) = exp(-gamma·|x - s|²)`.
+    #[serde(default)]
+    gamma: f64,
+    /// Support vectors (weighted windows), row-major; empty in states saved before they were
+    /// kept, which then score through linfa's `weighted_sum`.
+    #[serde(default)]
+    support: Vec<f64>,
+    /// The dual coefficient `αᵢ` of each support vector.
+    #[serde(default)]
+    coef: Vec<f64>,
+}
+
+/// Solver tolerance: libsvm's (and so scikit-learn's and PyOD's) default `tol`; linfa's own
+/// default (1e-7) iterates far past what changes a score.
+const SOLVER_EPS: f64 = 1e-3;
+
+/// `Σ (w·x - s)²` over one window `x`, recency weights `w` and support vector `s`, with eight
+/// independent accumulators so that the compiler vectorises it.
+#[inline]
+fn weighted_sq_distance(x: &[f64], w: &[f64], s: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (cx, cw, cs) = (x.chunks_exact(8), w.chunks_exact(8), s.chunks_exact(8));
+    let (rx, rw, rs) = (cx.remainder(), cw.remainder(), cs.remainder());
+    for ((x, w), s) in cx.zip(cw).zip(cs) {
+        for lane in 0..8 {
+            let d = x[lane] * w[lane] - s[lane];
+            acc[lane] += d * d;
+        }
+    }
+    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for ((x, w), s) in rx.iter().zip(rw).zip(rs) {
+        let d = x * w - s;
+        sum += d * d;
+    }
+    sum
 }
 
 /// Recency weights for a window of `dim` values, `width` per row.
@@ -193,20 +232,52 @@ impl WindowModel for SvmModel {
         };
         // linfa's Gaussian kernel is exp(-|x-y|² / eps).
         let nu = config.nu.clamp(1e-3, 1.0);
+        // No shrinking: linfa 0.8's `solve` maps alphas back as `alpha[active_set[i]]`, right
+        // only when its swap permutation is its own inverse, which shrinking need not keep.
+        let dataset = DatasetBase::from(records);
         let svm = Svm::<f64, linfa::dataset::Pr>::params()
             .nu_weight(nu)
             .gaussian_kernel(1.0 / gamma)
-            .fit(&DatasetBase::from(records))
+            .eps(SOLVER_EPS)
+            .fit(&dataset)
             .map_err(|e| backend(e.to_string()))?;
         if !svm.rho.is_finite() || svm.alpha.iter().any(|a| !a.is_finite()) {
             return Err(backend(
                 "the SVM solver did not converge to finite values".to_owned(),
             ));
         }
-        Ok(Self { svm, weights })
+        // linfa's support vectors are the training rows whose |α| passes this cut (its
+        // `nsupport` / `weighted_sum` rule), in training order.
+        let (mut support, mut coef) = (Vec::new(), Vec::new());
+        if svm.alpha.len() == n {
+            for (row, &a) in dataset.records().outer_iter().zip(&svm.alpha) {
+                if a.abs() > 100.0 * f64::EPSILON {
+                    support.extend(row.iter());
+                    coef.push(a);
+                }
+            }
+        }
+        Ok(Self {
+            svm,
+            weights,
+            gamma,
+            support,
+            coef,
+        })
     }
 
     fn score(&self, window: &[f64]) -> f64 {
+        if !self.coef.is_empty() && window.len() == self.weights.len() {
+            let sum: f64 = self
+                .support
+                .chunks_exact(window.len())
+                .zip(&self.coef)
+                .map(|(s, a)| {
+                    a * (-self.gamma * weighted_sq_distance(window, &self.weights, s)).exp()
+                })
+                .sum();
+            return self.svm.rho - sum;
+        }
         let weighted: Vec<f64> = window
             .iter()
             .zip(&self.weights)
@@ -242,6 +313,29 @@ mod tests {
         assert_eq!(loaded.window(), 10);
         let again = loaded.score_series(&test, &CancelToken::new()).unwrap();
         crate::testing::assert_all_close(&again, &scores, 0.0);
+    }
+
+    /// The vectorised decision function equals linfa's `weighted_sum` (up to summation order).
+    #[test]
+    fn fast_scoring_matches_linfa() {
+        let train = seasonal_series(300, 25, 0.05, 3);
+        let mut det = OneClassSvm::new(8, 0.1, 0.0, 300);
+        det.fit(&train, &CancelToken::new()).unwrap();
+        let fast = det.model().unwrap().clone();
+        assert_eq!(fast.coef.len(), fast.svm.nsupport());
+        assert_eq!(fast.support.len(), fast.coef.len() * 8);
+        let slow = SvmModel {
+            support: Vec::new(),
+            coef: Vec::new(),
+            ..fast.clone()
+        };
+        for k in 0..50_u32 {
+            let window: Vec<f64> = (0..8_u32)
+                .map(|i| (f64::from(k * 8 + i) * 0.37).sin() * (1.0 + f64::from(k) / 10.0))
+                .collect();
+            let (a, b) = (fast.score(&window), slow.score(&window));
+            assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "{k}: {a} vs {b}");
+        }
     }
 
     #[test]

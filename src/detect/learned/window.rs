@@ -172,7 +172,7 @@ impl Ring {
 
 /// A model over flattened windows: the part that differs between the linfa detectors.
 pub trait WindowModel:
-    Sized + Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned
+    Sized + Clone + std::fmt::Debug + Send + Sync + Serialize + DeserializeOwned
 {
     /// Hyper-parameters, from the registry's checked `Params`.
     type Config: Clone + std::fmt::Debug + Send;
@@ -293,6 +293,85 @@ impl<M: WindowModel> Detector for WindowDetector<M> {
         }
         self.ring.copy_into(&mut self.buf);
         Ok(fitted.model.score(&self.buf))
+    }
+
+    /// Scores the windows on up to four threads; each window goes through the same
+    /// [`WindowModel::score`] as `update`, so batch and streaming scores are bit-identical.
+    fn score_series(
+        &mut self,
+        series: &Series,
+        cancel: &CancelToken,
+    ) -> Result<Vec<f64>, DetectError> {
+        let id = self.info.id;
+        let fitted = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| persist::not_fitted(id))?;
+        let (scaler, model, w) = (&fitted.scaler, &fitted.model, fitted.window);
+        let d = series.columns().len();
+        scaler.check_width(id, d, 0)?;
+        let rows = series.len();
+        let mut standardized = vec![0.0; rows * d];
+        for (c, column) in series.columns().iter().enumerate() {
+            for (t, &x) in column.values.iter().enumerate() {
+                standardized[t * d + c] = scaler.scale(c, x);
+            }
+        }
+        let mut scores = vec![f64::NAN; rows];
+        if rows >= w {
+            let first = w - 1;
+            let threads = std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .clamp(1, 4);
+            let chunk = (rows - first).div_ceil(threads);
+            let standardized = &standardized;
+            let results: Vec<Result<(), DetectError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = scores[first..]
+                    .chunks_mut(chunk)
+                    .enumerate()
+                    .map(|(k, out)| {
+                        let start = first + k * chunk;
+                        let work = move || -> Result<(), DetectError> {
+                            for (i, score) in out.iter_mut().enumerate() {
+                                if i % CANCEL_CHECK_ROWS == 0 && cancel.is_cancelled() {
+                                    return Err(DetectError::Cancelled);
+                                }
+                                let t = start + i;
+                                *score = model.score(&standardized[(t + 1 - w) * d..(t + 1) * d]);
+                            }
+                            Ok(())
+                        };
+                        std::thread::Builder::new()
+                            .name(format!("anomdet-{id}-score-{k}"))
+                            .spawn_scoped(scope, work)
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| match h {
+                        Ok(h) => h.join().unwrap_or_else(|_| {
+                            Err(persist::input_error(id, "scoring thread panicked".into()))
+                        }),
+                        Err(e) => Err(persist::input_error(
+                            id,
+                            format!("cannot start scoring thread: {e}"),
+                        )),
+                    })
+                    .collect()
+            });
+            results
+                .into_iter()
+                .collect::<Result<Vec<()>, DetectError>>()?;
+        }
+        // Leave the streaming state where folding `update` would have left it.
+        self.ring.clear();
+        let mut buf = Vec::new();
+        for t in rows.saturating_sub(w)..rows {
+            if let Some(row) = series.row_into(t, &mut buf) {
+                self.ring.push(scaler, row.values);
+            }
+        }
+        Ok(scores)
     }
 
     fn warm_up_rows(&self) -> Option<usize> {

@@ -34,11 +34,13 @@
 mod crash;
 mod datasets;
 mod jobs;
+mod models;
 mod runs;
 
 pub use crash::{CRASH_ROWS, crash_series, crash_writer};
 pub use datasets::*;
 pub use jobs::*;
+pub use models::*;
 pub use runs::*;
 
 /// Re-export of the suite macro under this module's path.
@@ -133,6 +135,9 @@ macro_rules! storage_conformance_tests {
             job_runs_point_to_their_job,
             interrupted_jobs_are_those_of_dead_owners,
             deleting_a_dataset_removes_its_jobs,
+            models_round_trip_exactly,
+            invalid_and_unknown_models_are_refused,
+            models_outlive_their_training_dataset,
         );
     };
 }

@@ -1,5 +1,5 @@
-//! The connection: building the driver's configuration from a [`PgUrl`], connecting without
-//! TLS, and reconnecting lazily after the server went away.
+//! The connection: building the driver's configuration from a [`PgUrl`], connecting (with
+//! TLS as `sslmode` asks, see `tls.rs`), and reconnecting lazily after the server went away.
 //!
 //! The client lives in an `Option`. Every storage call goes through [`Conn::run`], which
 //! connects first when there is no client (the previous one was lost), runs the call, and on
@@ -11,10 +11,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::PgUrl;
+use super::url::TlsOptions;
+use super::{PgUrl, tls};
 use crate::storage::StorageError;
 
 /// How long connecting (and the liveness probe after an error) may take.
@@ -27,6 +28,9 @@ pub const PASSWORD_NEEDED: &str = "the server asks for a password";
 /// A lazily (re)connected client.
 pub(super) struct Conn {
     config: Config,
+    /// The TLS connector (`None`: `sslmode=disable`) and the settings it was made from.
+    tls: Option<MakeRustlsConnect>,
+    tls_options: TlsOptions,
     client: Option<Client>,
     /// How many times a lost connection was replaced.
     reconnects: u64,
@@ -46,10 +50,16 @@ impl Conn {
     /// Parses `url`, fills in the password (explicit, from the URL, or `PGPASSWORD`) and the
     /// user (URL, `PGUSER`, `USER`), and connects.
     pub(super) fn open(url: &PgUrl) -> Result<Self, StorageError> {
-        let config = config_of(url)?;
-        let client = connect(&config)?;
+        let (config, tls_options) = config_of(url)?;
+        let tls = tls::connector(&tls_options).map_err(|message| StorageError::Backend {
+            op: "connect to PostgreSQL",
+            message,
+        })?;
+        let client = connect(&config, tls.as_ref(), &tls_options)?;
         Ok(Self {
             config,
+            tls,
+            tls_options,
             client: Some(client),
             reconnects: 0,
         })
@@ -66,19 +76,23 @@ impl Conn {
         op: &'static str,
         f: impl FnOnce(&mut Client) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let live = match self.client.take() {
-            Some(client) if !client.is_closed() => client,
-            _ => {
-                let fresh = connect(&self.config).map_err(|e| StorageError::Backend {
-                    op,
-                    message: format!("the connection was lost and reconnecting failed: {e}"),
-                })?;
-                // `open` connected the first client, so this replaces a lost one.
-                self.reconnects += 1;
-                log::info!("reconnected to PostgreSQL");
-                fresh
-            }
-        };
+        let live =
+            match self.client.take() {
+                Some(client) if !client.is_closed() => client,
+                _ => {
+                    let fresh = connect(&self.config, self.tls.as_ref(), &self.tls_options)
+                        .map_err(|e| StorageError::Backend {
+                            op,
+                            message: format!(
+                                "the connection was lost and reconnecting failed: {e}"
+                            ),
+                        })?;
+                    // `open` connected the first client, so this replaces a lost one.
+                    self.reconnects += 1;
+                    log::info!("reconnected to PostgreSQL");
+                    fresh
+                }
+            };
         let client = self.client.insert(live);
         match f(client) {
             Ok(value) => Ok(value),
@@ -104,15 +118,14 @@ impl Conn {
     }
 }
 
-fn config_of(url: &PgUrl) -> Result<Config, StorageError> {
+fn config_of(url: &PgUrl) -> Result<(Config, TlsOptions), StorageError> {
     const OP: &str = "connect to PostgreSQL";
-    let mut config: Config =
-        url.secret_url()
-            .parse()
-            .map_err(|e: postgres::Error| StorageError::Backend {
-                op: OP,
-                message: format!("cannot read the connection URL {}: {e}", url.redacted()),
-            })?;
+    let unreadable = |e: &dyn std::fmt::Display| StorageError::Backend {
+        op: OP,
+        message: format!("cannot read the connection URL {}: {e}", url.redacted()),
+    };
+    let (text, tls_options) = url.split_tls().map_err(|e| unreadable(&e))?;
+    let mut config: Config = text.parse().map_err(|e: postgres::Error| unreadable(&e))?;
     if let Some(password) = url.explicit_password() {
         config.password(password);
     } else if config.get_password().is_none()
@@ -129,29 +142,30 @@ fn config_of(url: &PgUrl) -> Result<Config, StorageError> {
             })?;
         config.user(&user);
     }
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(StorageError::Backend {
-            op: OP,
-            message: "sslmode=require asks for TLS, which this build does not support; use \
-                      sslmode=disable on a trusted network or through an SSH tunnel \
-                      (ssh -L 5432:localhost:5432 host)"
-                .to_owned(),
-        });
-    }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     if config.get_application_name().is_none() {
         config.application_name("anomdet");
     }
-    Ok(config)
+    Ok((config, tls_options))
 }
 
-fn connect(config: &Config) -> Result<Client, StorageError> {
-    config.connect(NoTls).map_err(|e| {
+fn connect(
+    config: &Config,
+    tls: Option<&MakeRustlsConnect>,
+    tls_options: &TlsOptions,
+) -> Result<Client, StorageError> {
+    let connected = match tls {
+        Some(tls) => config.connect(tls.clone()),
+        None => config.connect(NoTls),
+    };
+    connected.map_err(|e| {
         let text = with_causes(&e);
         let message = if text.contains("password missing") {
             format!("{PASSWORD_NEEDED}: put it in the URL, in PGPASSWORD, or type it when asked")
+        } else if let Some(hint) = tls::explain(&text, tls_options) {
+            format!("{hint} ({text})")
         } else {
             text
         };

@@ -1,12 +1,12 @@
 //! Dataset rows: summary in `datasets`, timestamps and labels in `series_chunk`, values in the
 //! narrow `samples` table (written with binary COPY).
 
-use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::fallible_iterator::FallibleIterator as _;
-use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, IsolationLevel, Row, Transaction};
 
+use super::blocks;
 use super::conn::pg;
+use super::copy::BinaryCopy;
 use super::{count, from_json, get, to_json};
 use crate::model::{Series, Timestamp};
 use crate::storage::codec::{self, CHUNK_ROWS, SeriesAssembler, SeriesPart};
@@ -97,6 +97,7 @@ pub(super) fn put(
         })?;
     }
     copy_samples(&mut tx, meta.id, series)?;
+    blocks::copy_blocks(&mut tx, meta.id, series)?;
     tx.commit().map_err(pg(OP))?;
     Ok(meta)
 }
@@ -114,19 +115,19 @@ fn copy_samples(
     let sink = tx
         .copy_in("COPY samples (dataset_id, column_idx, row_idx, ts, value) FROM STDIN BINARY")
         .map_err(pg(OP))?;
-    let mut writer = BinaryCopyInWriter::new(
-        sink,
-        &[Type::INT8, Type::INT4, Type::INT4, Type::INT8, Type::FLOAT8],
-    );
+    let mut copy = BinaryCopy::new(sink, OP);
     for (column_idx, column) in series.columns().iter().enumerate() {
         let column_idx = column_idx as i32;
-        for (row_idx, (ts, value)) in series.timestamps().iter().zip(&column.values).enumerate() {
-            let row: [&(dyn ToSql + Sync); 5] =
-                [&id.0, &column_idx, &(row_idx as i32), &ts.0, value];
-            writer.write(&row).map_err(pg(OP))?;
+        for (row_idx, (ts, &value)) in series.timestamps().iter().zip(&column.values).enumerate() {
+            copy.row(5)?;
+            copy.int8(id.0);
+            copy.int4(column_idx);
+            copy.int4(row_idx as i32);
+            copy.int8(ts.0);
+            copy.float8(value);
         }
     }
-    writer.finish().map_err(pg(OP))?;
+    copy.finish()?;
     Ok(())
 }
 
@@ -202,10 +203,12 @@ pub(super) fn load(client: &mut postgres::Client, id: DatasetId) -> Result<Serie
             .push(part, i64::from(chunk), bytes)
             .map_err(corrupt)?;
     }
-    read_samples(&mut tx, id, &mut assembler).map_err(|e| match e {
-        SampleError::Backend(e) => e,
-        SampleError::Corrupt(detail) => corrupt(detail),
-    })?;
+    read_samples(&mut tx, id, meta.rows, &mut assembler, meta.columns.len()).map_err(
+        |e| match e {
+            SampleError::Backend(e) => e,
+            SampleError::Corrupt(detail) => corrupt(detail),
+        },
+    )?;
     tx.commit().map_err(pg(OP))?;
     assembler.finish(&meta.columns).map_err(corrupt)
 }
@@ -215,83 +218,88 @@ enum SampleError {
     Corrupt(String),
 }
 
-/// Streams the values in (column, row) order into `assembler`, as codec chunks so that the
-/// assembler's length and order checks apply to them too.
+/// Reads the dataset's values (in whatever order the server returns them: `samples` has no
+/// ordered index, see `schema`), places each by its (column, row), checks that every cell
+/// came exactly once, and hands the columns to `assembler` as codec chunks.
 fn read_samples(
     tx: &mut Transaction<'_>,
     id: DatasetId,
+    rows: usize,
     assembler: &mut SeriesAssembler,
+    columns: usize,
 ) -> Result<(), SampleError> {
     const OP: &str = "load samples";
     let backend = |e| SampleError::Backend(pg(OP)(e));
-    let mut rows = tx
+    let mut values = vec![vec![0.0_f64; rows]; columns];
+    let mut seen = vec![false; rows * columns];
+    let mut found = 0_usize;
+    let mut stream = tx
         .query_raw(
-            "SELECT column_idx, row_idx, value FROM samples WHERE dataset_id = $1 \
-             ORDER BY column_idx, row_idx",
+            "SELECT column_idx, row_idx, value FROM samples WHERE dataset_id = $1",
             [&id.0],
         )
         .map_err(backend)?;
-    let mut bytes = Vec::with_capacity(CHUNK_ROWS * 8);
-    let mut column: Option<i32> = None;
-    let (mut next_row, mut chunk) = (0_i32, 0_i64);
-    let flush = |assembler: &mut SeriesAssembler,
-                 column: i32,
-                 chunk: &mut i64,
-                 bytes: &mut Vec<u8>|
-     -> Result<(), SampleError> {
-        let index = usize::try_from(column)
-            .map_err(|_| SampleError::Corrupt(format!("negative column index {column}")))?;
-        assembler
-            .push(SeriesPart::Values(index), *chunk, bytes)
-            .map_err(SampleError::Corrupt)?;
-        *chunk += 1;
-        bytes.clear();
-        Ok(())
-    };
-    while let Some(row) = rows.next().map_err(backend)? {
+    while let Some(row) = stream.next().map_err(backend)? {
         let typed = || -> Result<(i32, i32, f64), postgres::Error> {
             Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
         };
         let (c, r, value) = typed().map_err(backend)?;
-        if column != Some(c) {
-            if let Some(previous) = column
-                && !bytes.is_empty()
-            {
-                flush(assembler, previous, &mut chunk, &mut bytes)?;
-            }
-            column = Some(c);
-            (next_row, chunk) = (0, 0);
-        }
-        if r != next_row {
+        let cell = usize::try_from(c)
+            .ok()
+            .filter(|&c| c < columns)
+            .zip(usize::try_from(r).ok().filter(|&r| r < rows));
+        let Some((c, r)) = cell else {
             return Err(SampleError::Corrupt(format!(
-                "column {c}: found row {r} where row {next_row} was expected"
+                "a sample at column {c}, row {r} outside the dataset's {columns} columns \
+                 and {rows} rows"
+            )));
+        };
+        if std::mem::replace(&mut seen[c * rows + r], true) {
+            return Err(SampleError::Corrupt(format!(
+                "two samples for column {c}, row {r}"
             )));
         }
-        next_row += 1;
-        bytes.extend_from_slice(&value.to_le_bytes());
-        if bytes.len() == CHUNK_ROWS * 8 {
-            flush(assembler, c, &mut chunk, &mut bytes)?;
-        }
+        values[c][r] = value;
+        found += 1;
     }
-    if let Some(c) = column
-        && !bytes.is_empty()
-    {
-        flush(assembler, c, &mut chunk, &mut bytes)?;
+    if found != rows * columns {
+        return Err(SampleError::Corrupt(format!(
+            "{found} samples stored where {} were expected",
+            rows * columns
+        )));
+    }
+    let mut bytes = Vec::with_capacity(CHUNK_ROWS * 8);
+    for (c, column) in values.iter().enumerate() {
+        for (chunk, part) in column.chunks(CHUNK_ROWS).enumerate() {
+            bytes.clear();
+            for v in part {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+            assembler
+                .push(SeriesPart::Values(c), chunk as i64, &bytes)
+                .map_err(SampleError::Corrupt)?;
+        }
     }
     Ok(())
 }
 
 pub(super) fn delete(client: &mut postgres::Client, id: DatasetId) -> Result<(), StorageError> {
     const OP: &str = "delete a dataset";
-    // Chunks, samples, runs and jobs go by ON DELETE CASCADE; copies keep existing with
-    // parent_id cleared. One statement, so atomic on its own.
-    let deleted = client
+    // Chunks, runs and jobs go by ON DELETE CASCADE; copies keep existing with parent_id
+    // cleared. Samples and their blocks carry no foreign key (checking one per COPY row
+    // would cost more than the COPY), so they go explicitly, in the same transaction.
+    let mut tx = client.transaction().map_err(pg(OP))?;
+    let deleted = tx
         .execute("DELETE FROM datasets WHERE id = $1", &[&id.0])
         .map_err(pg(OP))?;
     if deleted == 0 {
         return Err(StorageError::DatasetNotFound(id.to_string()));
     }
-    Ok(())
+    tx.execute("DELETE FROM samples WHERE dataset_id = $1", &[&id.0])
+        .map_err(pg(OP))?;
+    tx.execute("DELETE FROM sample_block WHERE dataset_id = $1", &[&id.0])
+        .map_err(pg(OP))?;
+    tx.commit().map_err(pg(OP))
 }
 
 /// `Ok` when the dataset exists, [`StorageError::DatasetNotFound`] otherwise. Takes a share

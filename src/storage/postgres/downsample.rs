@@ -1,7 +1,9 @@
 //! Downsampled reads for plots: one value column cut into equal time buckets, with the row
 //! count, min, max and mean of each, computed by the server (`time_bucket` on TimescaleDB;
 //! the same floor division on plain PostgreSQL, where `date_bin` would need `timestamptz`,
-//! which cannot hold nanosecond `i64` timestamps).
+//! which cannot hold nanosecond `i64` timestamps). The server reads `sample_block`
+//! summaries, and raw values only for blocks that straddle a bucket edge (`blocks.rs`):
+//! about 31k summaries and 56k values for 2 000 buckets over 1M rows, instead of 1M rows.
 //!
 //! NaN contract: NaN values count as rows but are left out of min, max and mean; a bucket
 //! of only NaNs has NaN min, max and mean. Empty buckets are not returned.
@@ -28,6 +30,56 @@ pub struct Bucket {
     /// Mean of the non-NaN values (NaN if the bucket has none).
     pub mean: f64,
 }
+
+/// The downsampling query; a timestamp expression `x`'s bucket number is `$pre x $post`
+/// (parameters: $1 dataset, $2 column index, $3 origin, $4 width, all integers). Blocks
+/// within one bucket contribute their summary; blocks across a bucket edge contribute their
+/// rows, unnested from the block's arrays. `nullif(v, 'NaN')` leaves NaN values out of
+/// min, max and sum (PostgreSQL's NaN equals NaN).
+macro_rules! downsample_sql {
+    ($pre:literal, $post:literal) => {
+        concat!(
+            "SELECT b, sum(n)::bigint, min(lo), max(hi), sum(s) / nullif(sum(f), 0) FROM (",
+            "SELECT ",
+            $pre,
+            "min_ts",
+            $post,
+            " AS b, rows::bigint AS n, ",
+            "non_nan::float8 AS f, min AS lo, max AS hi, sum AS s ",
+            "FROM sample_block WHERE dataset_id = $1 AND column_idx = $2 AND ",
+            $pre,
+            "min_ts",
+            $post,
+            " = ",
+            $pre,
+            "max_ts",
+            $post,
+            " UNION ALL ",
+            "SELECT ",
+            $pre,
+            "u.t",
+            $post,
+            ", 1, (u.v <> 'NaN'::float8)::int::float8, ",
+            "nullif(u.v, 'NaN'::float8), nullif(u.v, 'NaN'::float8), nullif(u.v, 'NaN'::float8) ",
+            "FROM sample_block k, unnest(k.ts, k.vals) AS u(t, v) ",
+            "WHERE k.dataset_id = $1 AND k.column_idx = $2 AND ",
+            $pre,
+            "k.min_ts",
+            $post,
+            " <> ",
+            $pre,
+            "k.max_ts",
+            $post,
+            ") AS parts GROUP BY b ORDER BY b"
+        )
+    };
+}
+
+/// Plain PostgreSQL: floor division from the origin (`date_bin`'s rule on integers).
+const PLAIN_SQL: &str = downsample_sql!("(", " - $3) / $4");
+/// TimescaleDB: `time_bucket` with the origin as offset.
+const TIMESCALE_SQL: &str =
+    downsample_sql!("(time_bucket($4::bigint, ", ", $3::bigint) - $3) / $4");
 
 /// The bucket layout for `buckets` buckets over `[start, end]`: `(origin, width)`, or `None`
 /// when the span does not fit the server's 64-bit arithmetic (then Rust computes it).
@@ -68,28 +120,13 @@ pub(super) fn downsample(
         return Ok(in_rust(&series, column_idx, buckets));
     };
     let sql = match mode {
-        PgMode::Timescale => {
-            "SELECT (time_bucket($4::bigint, ts, $3::bigint) - $3) / $4 AS b, count(*), \
-             min(value) FILTER (WHERE value <> 'NaN'::float8), \
-             max(value) FILTER (WHERE value <> 'NaN'::float8), \
-             avg(value) FILTER (WHERE value <> 'NaN'::float8) \
-             FROM samples WHERE dataset_id = $1 AND column_idx = $2 GROUP BY b ORDER BY b"
-        }
-        PgMode::Plain => {
-            "SELECT (ts - $3) / $4 AS b, count(*), \
-             min(value) FILTER (WHERE value <> 'NaN'::float8), \
-             max(value) FILTER (WHERE value <> 'NaN'::float8), \
-             avg(value) FILTER (WHERE value <> 'NaN'::float8) \
-             FROM samples WHERE dataset_id = $1 AND column_idx = $2 GROUP BY b ORDER BY b"
-        }
+        PgMode::Timescale => TIMESCALE_SQL,
+        PgMode::Plain => PLAIN_SQL,
     };
     let column_idx = column_idx as i32;
     let mut tx = client.transaction().map_err(pg(OP))?;
-    // A hash aggregate over the 1M rows of a long series: the planner guesses one group per
-    // row and would sort on disk with the default work_mem; JIT compiling costs more than it
-    // saves on a query this size.
-    tx.batch_execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
-        .map_err(pg(OP))?;
+    // JIT compiling costs more than it saves on a query this size.
+    tx.batch_execute("SET LOCAL jit = off").map_err(pg(OP))?;
     let rows = tx
         .query(sql, &[&id.0, &column_idx, &origin, &width])
         .map_err(pg(OP))?;

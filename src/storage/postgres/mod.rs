@@ -9,27 +9,35 @@
 //! a narrow typed table written with binary COPY (see `schema`), which also serves
 //! server-side downsampling for plots ([`PostgresStorage::downsample`]).
 //!
-//! Connection: a URL (`postgres://user@host:port/db?sslmode=disable`), the password from the
-//! URL, from `PGPASSWORD`, or typed at a prompt; it is never written anywhere. No TLS in this
-//! build (`sslmode=require` is refused with a clear error). A lost connection fails the
+//! Connection: a URL (`postgres://user@host:port/db?sslmode=verify-full&sslrootcert=ca.pem`)
+//! or key=value text, the password from the URL, from `PGPASSWORD`, or typed at a prompt; it
+//! is never written anywhere. TLS through rustls with libpq's `sslmode` meanings (`tls.rs`).
+//! A lost connection fails the
 //! operation with a [`StorageError::Backend`] naming it, and the next call reconnects.
 //!
-//! Files: `url.rs`, `conn.rs` (connect, reconnect, error mapping), `schema.rs`,
-//! `datasets.rs`, `runs.rs`, `jobs.rs`, `downsample.rs`, `testing.rs` (a throwaway cluster for
-//! tests and benches).
+//! Files: `url.rs`, `conn.rs` (connect, reconnect, error mapping), `tls.rs`, `schema.rs`,
+//! `datasets.rs`, `copy.rs` (binary COPY encoder), `blocks.rs` (block summaries for plots),
+//! `runs.rs`, `jobs.rs`, `models.rs`, `downsample.rs`, `testing.rs` (a throwaway cluster for tests and
+//! benches).
 
 mod url;
 
-pub use url::PgUrl;
+pub use url::{PgUrl, SslMode, TlsOptions};
 
 #[cfg(feature = "timescale")]
+mod blocks;
+#[cfg(feature = "timescale")]
 mod conn;
+#[cfg(feature = "timescale")]
+mod copy;
 #[cfg(feature = "timescale")]
 mod datasets;
 #[cfg(feature = "timescale")]
 mod downsample;
 #[cfg(feature = "timescale")]
 mod jobs;
+#[cfg(feature = "timescale")]
+mod models;
 #[cfg(feature = "timescale")]
 mod runs;
 #[cfg(feature = "timescale")]
@@ -38,6 +46,8 @@ mod schema;
 mod store;
 #[cfg(feature = "timescale")]
 mod testing;
+#[cfg(feature = "timescale")]
+mod tls;
 
 #[cfg(feature = "timescale")]
 pub use conn::PASSWORD_NEEDED;

@@ -8,8 +8,11 @@
 //!   timestamp (`bigint` nanoseconds: `timestamptz` has neither the nanoseconds nor the range
 //!   of `model::Timestamp`) and the value (`float8`, written by binary COPY, which keeps every
 //!   bit: NaN payloads and `-0.0` survive). A TimescaleDB hypertable on `ts` when the
-//!   extension is there, else a plain table with a BRIN index on `ts`;
-//! - `run_chunk`: a run's scores and predictions as codec chunks.
+//!   extension is there, else a plain table; either way a BRIN index on (dataset, `ts`) and
+//!   no btree or foreign key (migration 3 says why);
+//! - `sample_block`: summaries of 32-row blocks of `samples` for downsampled reads;
+//! - `run_chunk`: a run's scores and predictions as codec chunks;
+//! - `models`: saved detector states (`bytea`), kept when their training dataset goes.
 //!
 //! Migrations run in one transaction under an advisory lock, so two clients connecting to a
 //! fresh database at once cannot both create the schema. Never edit a released migration:
@@ -52,7 +55,8 @@ impl PgMode {
 }
 
 /// The migrations, oldest first; the schema version is their count.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE datasets (
         id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         name          text    NOT NULL UNIQUE,
@@ -137,7 +141,70 @@ const MIGRATIONS: &[&str] = &["
         bytes       bytea   NOT NULL,
         PRIMARY KEY (run_id, kind, chunk_index)
     );
-    "];
+    ",
+    // 2: saved models (fitted detector states); a model outlives its training dataset.
+    "
+    CREATE TABLE models (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name         text   NOT NULL,
+        detector     text   NOT NULL,
+        params_json  text   NOT NULL,
+        seed         bigint NOT NULL,
+        dataset_id   bigint REFERENCES datasets(id) ON DELETE SET NULL,
+        dataset_name text   NOT NULL,
+        train_start  bigint NOT NULL CHECK (train_start >= 0),
+        train_end    bigint NOT NULL CHECK (train_end >= train_start),
+        columns_json text   NOT NULL,
+        state        bytea  NOT NULL,
+        created_ms   bigint NOT NULL
+    );
+    CREATE INDEX models_by_dataset ON models(dataset_id);
+    ",
+    // 3: bulk writes and plot reads (issue 9 speed). Per COPY row, a foreign-key check cost
+    // ~10 us and the (dataset, column, row) btree ~2 us, several times the insert itself:
+    // `samples` keeps neither. Its rows are deleted with their dataset by the backend (same
+    // transaction), loads place each value by (column, row) instead of reading in index
+    // order, and one BRIN index on (dataset_id, ts) finds a dataset's pages and serves time
+    // ranges. `sample_block` summarises every 32 rows of a column (see `blocks.rs`) for
+    // downsampled reads; existing datasets get theirs here.
+    "
+    ALTER TABLE samples DROP CONSTRAINT IF EXISTS samples_dataset_id_fkey;
+    DROP INDEX IF EXISTS samples_by_row;
+    DROP INDEX IF EXISTS samples_by_time;
+    CREATE INDEX samples_by_time ON samples USING brin (dataset_id, ts)
+        WITH (autosummarize = on);
+
+    CREATE TABLE sample_block (
+        dataset_id bigint   NOT NULL,
+        column_idx integer  NOT NULL,
+        first_row  integer  NOT NULL,
+        rows       integer  NOT NULL CHECK (rows > 0),
+        min_ts     bigint   NOT NULL,
+        max_ts     bigint   NOT NULL,
+        non_nan    integer  NOT NULL CHECK (non_nan >= 0),
+        min        float8,
+        max        float8,
+        sum        float8   NOT NULL,
+        ts         bigint[] NOT NULL,
+        vals       float8[] NOT NULL,
+        PRIMARY KEY (dataset_id, column_idx, first_row)
+    );
+    INSERT INTO sample_block
+    SELECT dataset_id, column_idx, row_idx / 32 * 32, count(*), min(ts), max(ts),
+           count(*) FILTER (WHERE value <> 'NaN'::float8),
+           min(value) FILTER (WHERE value <> 'NaN'::float8),
+           max(value) FILTER (WHERE value <> 'NaN'::float8),
+           coalesce(sum(value) FILTER (WHERE value <> 'NaN'::float8), 0),
+           array_agg(ts ORDER BY row_idx), array_agg(value ORDER BY row_idx)
+    FROM samples GROUP BY dataset_id, column_idx, row_idx / 32;
+    ",
+];
+
+// Migration 3 derives blocks of this size for existing datasets.
+const _: () = assert!(
+    super::blocks::BLOCK_ROWS == 32,
+    "migration 3 writes 32-row blocks"
+);
 
 /// Set-up that depends on the mode, run once right after the first migration.
 const PLAIN_SETUP: &str = "CREATE INDEX samples_by_time ON samples USING brin (ts);";
@@ -205,17 +272,19 @@ pub(super) fn migrate(client: &mut Client, allow_timescale: bool) -> Result<PgMo
         tx.commit().map_err(pg(OP))?;
         return Ok(mode);
     }
-    for sql in &MIGRATIONS[start..] {
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(start) {
         tx.batch_execute(sql)
             .map_err(pg("apply a schema migration"))?;
-    }
-    if start == 0 {
-        let setup = match mode {
-            PgMode::Timescale => TIMESCALE_SETUP,
-            PgMode::Plain => PLAIN_SETUP,
-        };
-        tx.batch_execute(setup)
-            .map_err(pg("set up the samples table"))?;
+        // The mode's set-up belongs to the schema of migration 1, so later migrations see
+        // the same tables whether the schema is new or upgraded.
+        if index == 0 {
+            let setup = match mode {
+                PgMode::Timescale => TIMESCALE_SETUP,
+                PgMode::Plain => PLAIN_SETUP,
+            };
+            tx.batch_execute(setup)
+                .map_err(pg("set up the samples table"))?;
+        }
     }
     tx.execute(
         "INSERT INTO anomdet_schema (version, mode) VALUES ($1, $2) \

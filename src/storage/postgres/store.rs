@@ -3,11 +3,12 @@
 use parking_lot::Mutex;
 
 use super::conn::{Conn, pg};
-use super::{Bucket, PgMode, PgUrl, datasets, downsample, jobs, runs, schema};
+use super::{Bucket, PgMode, PgUrl, datasets, downsample, jobs, models, runs, schema};
 use crate::model::Series;
 use crate::storage::{
-    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
-    RunRecord, RunSummary, RunUpdate, Storage, StorageError,
+    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, ModelId, ModelRecord, ModelSummary,
+    NewDataset, NewJob, NewModel, NewRun, RunId, RunRecord, RunSummary, RunUpdate, Storage,
+    StorageError,
 };
 
 /// A PostgreSQL database, with TimescaleDB when the server has the extension.
@@ -210,5 +211,27 @@ impl Storage for PostgresStorage {
         self.conn.get_mut().run("mark interrupted jobs", |c| {
             jobs::mark_interrupted(c, is_alive)
         })
+    }
+
+    fn put_model(&mut self, model: &NewModel) -> Result<ModelId, StorageError> {
+        self.conn
+            .get_mut()
+            .run("save a model", |c| models::put(c, model))
+    }
+
+    fn list_models(&self) -> Result<Vec<ModelSummary>, StorageError> {
+        self.conn.lock().run("list models", models::list)
+    }
+
+    fn model(&self, id: ModelId) -> Result<ModelRecord, StorageError> {
+        self.conn
+            .lock()
+            .run("load a model", |c| models::get_model(c, id))
+    }
+
+    fn delete_model(&mut self, id: ModelId) -> Result<(), StorageError> {
+        self.conn
+            .get_mut()
+            .run("delete a model", |c| models::delete(c, id))
     }
 }

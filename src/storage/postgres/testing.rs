@@ -21,7 +21,8 @@ use postgres::{Client, NoTls};
 use super::PgUrl;
 
 /// The watchdog: `$1` PostgreSQL bin folder, `$2` port, `$3` extra server options. Prints the
-/// data folder then `ready`, and stops the cluster once stdin closes.
+/// data folder then `ready`, and stops the cluster once stdin closes. The cluster has TLS on
+/// with a throwaway CA (`ca.pem` in the folder) when the `openssl` CLI is there.
 const WATCHDOG: &str = r#"
 set -u
 bin=$1; port=$2; opts=$3
@@ -29,6 +30,23 @@ base=$(mktemp -d -t anomdet-pg.XXXXXX) || exit 1
 run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$base"
 echo "$base"
+# TLS with a throwaway CA ($base/ca.pem) when the openssl CLI is there.
+if command -v openssl >/dev/null 2>&1 &&
+   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+     -subj "/CN=AnomDet test CA" -keyout "$base/ca.key" -out "$base/ca.pem" \
+     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+     >/dev/null 2>&1 &&
+   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+     -subj "/CN=localhost" -keyout "$base/server.key" -out "$base/server.csr" >/dev/null 2>&1 &&
+   printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$base/server.ext" &&
+   openssl x509 -req -in "$base/server.csr" -CA "$base/ca.pem" -CAkey "$base/ca.key" \
+     -CAcreateserial -days 7 -extfile "$base/server.ext" -out "$base/server.crt" >/dev/null 2>&1; then
+  chmod 600 "$base/server.key"
+  [ "$(id -u)" = 0 ] && chown postgres "$base/server.key"
+  opts="$opts -c ssl=on -c ssl_cert_file=$base/server.crt -c ssl_key_file=$base/server.key"
+else
+  rm -f "$base/ca.pem"
+fi
 if ! run "$bin/initdb" -D "$base/data" -U postgres -A trust -E UTF8 --no-locale >"$base/initdb.log" 2>&1; then
   echo "initdb failed:"; cat "$base/initdb.log"; rm -rf "$base"; exit 1
 fi
@@ -47,6 +65,8 @@ rm -rf "$base"
 pub struct PgTestServer {
     /// URL of the server's `postgres` database (for CREATE/DROP DATABASE).
     admin_url: String,
+    /// The PEM file of the CA that signed the server's TLS certificate (`None`: no TLS).
+    ca_file: Option<PathBuf>,
     /// Keeps the watchdog waiting; closed (and the cluster stopped) when the process exits.
     _keepalive: Option<ChildStdin>,
 }
@@ -73,20 +93,12 @@ impl PgTestServer {
             .map_err(Clone::clone)
     }
 
-    /// A cluster of its own with the server's default durability settings (benches), stopped
-    /// when the value is dropped. Uses `ANOMDET_PG_URL` instead when set.
-    ///
-    /// # Errors
-    /// As [`shared`](Self::shared).
-    pub fn start_durable() -> Result<Self, String> {
-        Self::start("")
-    }
-
     /// Starts a cluster with extra `postgres` options.
     fn start(options: &str) -> Result<Self, String> {
         if let Ok(url) = std::env::var("ANOMDET_PG_URL") {
             return Ok(Self {
                 admin_url: url,
+                ca_file: std::env::var_os("ANOMDET_PG_CA").map(PathBuf::from),
                 _keepalive: None,
             });
         }
@@ -135,8 +147,10 @@ impl PgTestServer {
         // Nothing more is read: the watchdog writes no more once ready.
         drop(lines);
         log::info!("test PostgreSQL cluster in {} on port {port}", base.trim());
+        let ca_file = Path::new(base.trim()).join("ca.pem");
         Ok(Self {
             admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"),
+            ca_file: ca_file.exists().then_some(ca_file),
             _keepalive: child.stdin.take(),
         })
     }
@@ -165,6 +179,13 @@ impl PgTestServer {
             name,
             admin_url: self.admin_url.clone(),
         })
+    }
+
+    /// The PEM file of the certificate authority that signed the server's TLS certificate:
+    /// the throwaway cluster's own, or `ANOMDET_PG_CA` with `ANOMDET_PG_URL`; `None` when the
+    /// server has no TLS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
     }
 
     /// The URL of the server's administrative database.

@@ -64,6 +64,197 @@ impl PgUrl {
     }
 }
 
+/// How much TLS a connection asks for: libpq's `sslmode` values (`allow` counts as
+/// `prefer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it, certificate not checked (libpq's default).
+    #[default]
+    Prefer,
+    /// TLS always; the certificate is checked against `sslrootcert` only when one is given.
+    Require,
+    /// TLS always, the certificate must chain to the root in `sslrootcert`.
+    VerifyCa,
+    /// As `VerifyCa`, and the certificate must name the host connected to.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Parses an `sslmode` value.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "disable" => Self::Disable,
+            "allow" | "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// The `sslmode` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// The TLS settings of a connection text: `sslmode` and `sslrootcert` (a PEM file of
+/// trusted roots, or `system` for the operating system's store).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// What `sslmode` asks for.
+    pub mode: SslMode,
+    /// The `sslrootcert` value, if any.
+    pub root_cert: Option<String>,
+}
+
+impl PgUrl {
+    /// Splits off the TLS settings, which the driver only partly understands (it knows
+    /// neither `verify-ca`/`verify-full` nor `sslrootcert`): returns the text for the driver
+    /// (with `sslmode` set to what the driver needs: `disable`, `prefer` or `require`) and
+    /// the settings, for the TLS connector.
+    ///
+    /// # Errors
+    /// An unknown `sslmode` value, named.
+    pub fn split_tls(&self) -> Result<(String, TlsOptions), String> {
+        let mut options = TlsOptions::default();
+        let mut keep = |key: &str, value: String| -> Result<bool, String> {
+            match key {
+                "sslmode" => {
+                    options.mode = SslMode::parse(&value).ok_or_else(|| {
+                        format!(
+                            "unknown sslmode {value:?} (use disable, allow, prefer, require, \
+                             verify-ca or verify-full)"
+                        )
+                    })?;
+                    Ok(false)
+                }
+                "sslrootcert" => {
+                    options.root_cert = Some(value);
+                    Ok(false)
+                }
+                _ => Ok(true),
+            }
+        };
+        let mut text = if self.url.contains("://") {
+            let (base, query) = self.url.split_once('?').unwrap_or((&self.url, ""));
+            let mut kept = Vec::new();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                if keep(key, percent_decode(value))? {
+                    kept.push(pair);
+                }
+            }
+            kept.push("");
+            format!("{base}?{}", kept.join("&"))
+        } else {
+            let mut out = String::with_capacity(self.url.len());
+            let mut last = 0;
+            for (key, value, start, end) in keyword_pairs(&self.url) {
+                if !keep(key, value)? {
+                    out.push_str(&self.url[last..start]);
+                    last = end;
+                }
+            }
+            out.push_str(&self.url[last..]);
+            out.push(' ');
+            out
+        };
+        let driver_mode = match options.mode {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => "require",
+        };
+        text.push_str("sslmode=");
+        text.push_str(driver_mode);
+        Ok((text, options))
+    }
+}
+
+/// `%XX` escapes of a URL query value decoded (invalid escapes are kept as they are).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `key=value` pairs of libpq key/value text: key, unquoted value, and the byte range
+/// of the whole pair. Values may be single-quoted with backslash escapes.
+fn keyword_pairs(text: &str) -> Vec<(&str, String, usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    let skip_space = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    loop {
+        i = skip_space(i);
+        if i >= bytes.len() {
+            return pairs;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] != b'=' && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = &text[start..i];
+        i = skip_space(i);
+        if bytes.get(i) != Some(&b'=') {
+            // Not key=value text: leave the rest to the driver, which reports it.
+            return pairs;
+        }
+        i = skip_space(i + 1);
+        let mut value = Vec::new();
+        if bytes.get(i) == Some(&b'\'') {
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'\'' {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    i += 1;
+                }
+                value.push(bytes[i]);
+                i += 1;
+            }
+            i = (i + 1).min(bytes.len());
+        } else {
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    i += 1;
+                }
+                value.push(bytes[i]);
+                i += 1;
+            }
+        }
+        pairs.push((key, String::from_utf8_lossy(&value).into_owned(), start, i));
+    }
+}
+
 /// Byte range of the password inside `url`: the `user:password@` part of a URL, or the
 /// value of `password=` in key=value connection text.
 fn userinfo_password(url: &str) -> Option<(usize, usize)> {
@@ -176,5 +367,42 @@ mod tests {
         let url = PgUrl::new("postgres://h/db?application_name=a:b@c");
         assert!(!url.has_url_password(), "query text is not a password");
         assert_eq!(url.redacted(), url.secret_url());
+    }
+
+    #[test]
+    fn tls_options_are_split_off_urls() {
+        let url = PgUrl::new(
+            "postgres://u@h:5/db?application_name=x&sslmode=verify-full&sslrootcert=%2Ftmp%2Fca%20x.pem",
+        );
+        let (text, tls) = url.split_tls().unwrap();
+        assert_eq!(
+            text,
+            "postgres://u@h:5/db?application_name=x&sslmode=require"
+        );
+        assert_eq!(tls.mode, SslMode::VerifyFull);
+        assert_eq!(tls.root_cert.as_deref(), Some("/tmp/ca x.pem"));
+        let (text, tls) = PgUrl::new("postgres://u@h/db").split_tls().unwrap();
+        assert_eq!(text, "postgres://u@h/db?sslmode=prefer", "libpq's default");
+        assert_eq!(tls, TlsOptions::default());
+        let (text, _) = PgUrl::new("postgres://h/d?sslmode=disable")
+            .split_tls()
+            .unwrap();
+        assert_eq!(text, "postgres://h/d?sslmode=disable");
+        let bad = PgUrl::new("postgres://h/d?sslmode=verify-maybe").split_tls();
+        assert!(
+            bad.unwrap_err().contains("verify-maybe"),
+            "unknown mode named"
+        );
+    }
+
+    #[test]
+    fn tls_options_are_split_off_keyword_text() {
+        let url = PgUrl::new(
+            "host=h sslrootcert = '/a b/it\\'s.pem' user=u sslmode=verify-ca password='p q'",
+        );
+        let (text, tls) = url.split_tls().unwrap();
+        assert_eq!(tls.mode, SslMode::VerifyCa);
+        assert_eq!(tls.root_cert.as_deref(), Some("/a b/it's.pem"));
+        assert_eq!(text, "host=h  user=u  password='p q' sslmode=require");
     }
 }

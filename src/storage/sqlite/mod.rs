@@ -8,10 +8,11 @@
 //! dataset or run is either complete or absent. User text (names, column names, sources,
 //! JSON) is only ever a bound parameter; the SQL strings are all constants.
 //!
-//! Files: `schema.rs` (migrations), `datasets.rs`, `runs.rs`, `jobs.rs`.
+//! Files: `schema.rs` (migrations), `datasets.rs`, `runs.rs`, `jobs.rs`, `models.rs`.
 
 mod datasets;
 mod jobs;
+mod models;
 mod runs;
 mod schema;
 
@@ -21,8 +22,9 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, Row, types::FromSql};
 
 use super::{
-    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, NewDataset, NewJob, NewRun, RunId,
-    RunRecord, RunSummary, RunUpdate, Storage, StorageError,
+    DatasetId, DatasetMeta, JobId, JobRecord, JobUpdate, ModelId, ModelRecord, ModelSummary,
+    NewDataset, NewJob, NewModel, NewRun, RunId, RunRecord, RunSummary, RunUpdate, Storage,
+    StorageError,
 };
 use crate::model::Series;
 
@@ -211,6 +213,22 @@ impl Storage for SqliteStorage {
 
     fn mark_interrupted(&mut self, is_alive: &dyn Fn(u32) -> bool) -> Result<usize, StorageError> {
         jobs::mark_interrupted(&mut self.conn, is_alive)
+    }
+
+    fn put_model(&mut self, model: &NewModel) -> Result<ModelId, StorageError> {
+        models::put(&mut self.conn, model)
+    }
+
+    fn list_models(&self) -> Result<Vec<ModelSummary>, StorageError> {
+        models::list(&self.conn)
+    }
+
+    fn model(&self, id: ModelId) -> Result<ModelRecord, StorageError> {
+        models::get_model(&self.conn, id)
+    }
+
+    fn delete_model(&mut self, id: ModelId) -> Result<(), StorageError> {
+        models::delete(&mut self.conn, id)
     }
 }
 

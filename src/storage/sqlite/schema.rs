@@ -8,7 +8,8 @@
 //!
 //! Layout: datasets keep their summary in `datasets` and their per-row data column-wise in
 //! `series_chunk` (see `storage::codec`: ~64 Ki rows per blob). Runs keep their summary in
-//! `runs` and their scores and predictions in `run_chunk`; jobs keep their state in `jobs`. Every child row is removed with its
+//! `runs` and their scores and predictions in `run_chunk`; jobs keep their state in `jobs`;
+//! saved models their state in one BLOB in `models`. Every child row is removed with its
 //! parent by `ON DELETE CASCADE`; a derived dataset's `parent_id` is cleared when the parent
 //! goes. Tables are `STRICT`, so a wrong type is an error instead of a silent conversion.
 
@@ -97,6 +98,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX jobs_by_status ON jobs(status);
     ALTER TABLE runs ADD COLUMN job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL;
     CREATE INDEX runs_by_job ON runs(job_id);
+    ",
+    // 3: saved models (fitted detector states); a model outlives its training dataset.
+    "
+    CREATE TABLE models (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT    NOT NULL,
+        detector     TEXT    NOT NULL,
+        params_json  TEXT    NOT NULL,
+        seed         INTEGER NOT NULL,
+        dataset_id   INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+        dataset_name TEXT    NOT NULL,
+        train_start  INTEGER NOT NULL CHECK (train_start >= 0),
+        train_end    INTEGER NOT NULL CHECK (train_end >= train_start),
+        columns_json TEXT    NOT NULL,
+        state        BLOB    NOT NULL,
+        created_ms   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX models_by_dataset ON models(dataset_id);
     ",
 ];
 

@@ -11,11 +11,15 @@
 //! branch-free steps (`child = 2i + 1 + (x >= threshold)`). Batch scoring walks a chunk of
 //! windows level by level through one tree at a time (independent iterations, no per-window
 //! dependent chain). Fit (trees) and batch scoring (chunks of windows) run in parallel on rayon.
+//! Univariate batch scoring uses the faster integer-rank kernel of the `rank` module (exactly
+//! the same comparisons, so the same scores).
 
 use rayon::prelude::*;
 
+mod rank;
+
 use super::registry::DetectorEntry;
-use super::subseq::{Filler, choose_window, rng_stream};
+use super::subseq::{Filler, choose_window, filled, rng_stream};
 use super::{DetectError, Detector, DetectorInfo, Family};
 use crate::control::CancelToken;
 use crate::model::{ParamKind, ParamSpec, Params, Row, Series};
@@ -225,6 +229,8 @@ struct Forest {
     trees: Vec<Tree>,
     /// `c(sample_size)`: the normaliser of the mean path length.
     norm: f64,
+    /// The rank form of the trees for univariate batch scoring (`rank` module), when it applies.
+    rank: Option<rank::RankForest>,
 }
 
 impl Forest {
@@ -398,12 +404,18 @@ impl Detector for IsolationForest {
                 Ok(grower.tree)
             })
             .collect::<Result<_, _>>()?;
+        let rank = if columns == 1 {
+            rank::RankForest::new(&trees, depth, width)
+        } else {
+            None
+        };
         self.forest = Some(Forest {
             window,
             columns,
             depth,
             trees,
             norm: c_factor(sample),
+            rank,
         });
         self.reset();
         Ok(())
@@ -454,7 +466,27 @@ impl Detector for IsolationForest {
         let w = forest.window;
         let n = series.len();
         let mut scores = vec![f64::NAN; n];
-        if n >= w {
+        if n >= w
+            && let Some(ranked) = forest.rank.as_ref()
+            && let [column] = series.columns()
+        {
+            // Univariate: the rank kernel (same comparisons, so the same bits as `update`).
+            let filled = filled(&column.values);
+            let ranks: Vec<i16> = filled.par_iter().map(|&x| ranked.rank(x)).collect();
+            scores[w - 1..]
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .try_for_each_init(Vec::new, |idx, (chunk, out)| {
+                    if cancel.is_cancelled() {
+                        return Err(DetectError::Cancelled);
+                    }
+                    ranked.path_sums(&ranks, chunk * CHUNK, w, out, idx);
+                    for s in out.iter_mut() {
+                        *s = forest.score_from_sum(*s);
+                    }
+                    Ok(())
+                })?;
+        } else if n >= w {
             let data = row_major(series);
             scores[w - 1..]
                 .par_chunks_mut(CHUNK)
@@ -513,6 +545,20 @@ mod tests {
                 bits(&batch)
             );
         }
+    }
+
+    #[test]
+    fn rank_kernel_equals_streaming_over_many_chunks() {
+        // More windows than one chunk, a tail that is not a multiple of the lanes, a NaN.
+        let mut series = seasonal_with_anomalies(CHUNK * 2 + 157, 37, 3000, 900..960, 5);
+        let mut values = series.columns()[0].values.clone();
+        values[1234] = f64::NAN;
+        series = Series::from_values("v", values);
+        let mut det = IsolationForest::new(30, 25, 128, 3);
+        det.fit(&series, &CancelToken::new()).unwrap();
+        assert!(det.forest.as_ref().unwrap().rank.is_some());
+        let batch = det.score_series(&series, &CancelToken::new()).unwrap();
+        assert_eq!(bits(&batch), bits(&streamed(&mut det, &series)));
     }
 
     #[test]
