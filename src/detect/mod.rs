@@ -59,7 +59,7 @@ pub use zscore::{RollingZScore, ZScoreColumn};
 use thiserror::Error;
 
 use crate::control::CancelToken;
-use crate::model::{ParamSpec, ParamsError, Row, Series};
+use crate::model::{ParamSpec, ParamsError, Row, Series, Timestamp};
 
 /// Broad family of a detector, for grouping in the UI and in reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -181,6 +181,31 @@ pub trait Detector: Send + std::fmt::Debug {
 
     /// Streaming path: one row in, one score out (NaN while warming up).
     fn update(&mut self, row: Row<'_>) -> Result<f64, DetectError>;
+
+    /// Streaming path for consecutive rows `first_row..` at once (a replay at full speed):
+    /// appends to `out` exactly the scores `update` would give row by row, leaving the same
+    /// state. `columns[c]` holds column `c` of the rows. The default calls `update` per row;
+    /// detectors with a cheap per-row update override it with a tight loop, which is where a
+    /// full-speed stream spends its time.
+    fn update_block(
+        &mut self,
+        first_row: usize,
+        timestamps: &[Timestamp],
+        columns: &[&[f64]],
+        out: &mut Vec<f64>,
+    ) -> Result<(), DetectError> {
+        let mut values = Vec::with_capacity(columns.len());
+        for (offset, &ts) in timestamps.iter().enumerate() {
+            values.clear();
+            values.extend(columns.iter().map(|column| column[offset]));
+            out.push(self.update(Row {
+                index: first_row + offset,
+                ts,
+                values: &values,
+            })?);
+        }
+        Ok(())
+    }
 
     /// Rows at the start of a series whose score may be NaN (warm-up), with the current
     /// parameters, once `fit` has been called. `None` when the detector does not say; the

@@ -6,7 +6,7 @@ use super::columns::{COMBINE_MAX, Combine, Univariate};
 use super::registry::DetectorEntry;
 use super::{CANCEL_CHECK_ROWS, DetailedScores, DetectError, Detector, DetectorInfo, Family};
 use crate::control::CancelToken;
-use crate::model::{ParamKind, ParamSpec, Params, Row, Series};
+use crate::model::{ParamKind, ParamSpec, Params, Row, Series, Timestamp};
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -92,6 +92,27 @@ impl RollingZScore {
         } else {
             Err(self.width_error(row, width))
         }
+    }
+
+    /// [`Detector::update_block`] for several columns: `update` row by row.
+    fn update_rows(
+        &mut self,
+        first_row: usize,
+        timestamps: &[Timestamp],
+        columns: &[&[f64]],
+        out: &mut Vec<f64>,
+    ) -> Result<(), DetectError> {
+        let mut values = Vec::with_capacity(columns.len());
+        for (offset, &ts) in timestamps.iter().enumerate() {
+            values.clear();
+            values.extend(columns.iter().map(|column| column[offset]));
+            out.push(self.update(Row {
+                index: first_row + offset,
+                ts,
+                values: &values,
+            })?);
+        }
+        Ok(())
     }
 
     /// Column-at-a-time batch pass: the same column updates as streaming, then the same fold.
@@ -198,6 +219,27 @@ impl Detector for RollingZScore {
             acc = self.combine.step(acc, score, column, width);
         }
         Ok(acc)
+    }
+
+    fn update_block(
+        &mut self,
+        first_row: usize,
+        timestamps: &[Timestamp],
+        columns: &[&[f64]],
+        out: &mut Vec<f64>,
+    ) -> Result<(), DetectError> {
+        let [values] = columns else {
+            return self.update_rows(first_row, timestamps, columns, out);
+        };
+        self.prepare(1, first_row)?;
+        let start = out.len();
+        out.resize(start + values.len(), f64::NAN);
+        self.columns[0].update_slice(values, &mut out[start..]);
+        if let Some(&score) = out.get(start..).and_then(<[f64]>::last) {
+            self.last.clear();
+            self.last.push(score);
+        }
+        Ok(())
     }
 
     fn score_series(
@@ -384,6 +426,78 @@ mod tests {
     use crate::control::CancelToken;
     use crate::model::{Column, Series, Timestamp};
     use crate::testing::streamed;
+
+    #[test]
+    fn update_block_equals_update_row_by_row_in_uneven_blocks() {
+        for width in [1, 2] {
+            let n = 3000;
+            let columns: Vec<Vec<f64>> = (0..width)
+                .map(|c| {
+                    (0..n)
+                        .map(|i| match i {
+                            700 | 701 => f64::NAN,
+                            1500 => 1e12,
+                            _ => ((i * (c + 3)) % 17) as f64 * 0.37,
+                        })
+                        .collect()
+                })
+                .collect();
+            let timestamps: Vec<Timestamp> = (0..n as i64).map(Timestamp).collect();
+            let mut by_row = RollingZScore::from_window(50, Combine::Max);
+            let mut values = Vec::new();
+            let expected: Vec<f64> = (0..n)
+                .map(|i| {
+                    values.clear();
+                    values.extend(columns.iter().map(|c| c[i]));
+                    by_row
+                        .update(Row {
+                            index: i,
+                            ts: timestamps[i],
+                            values: &values,
+                        })
+                        .unwrap()
+                })
+                .collect();
+            let mut by_block = RollingZScore::from_window(50, Combine::Max);
+            let mut got = Vec::new();
+            let mut start = 0;
+            for size in [1, 49, 2, 256, 300, 1000, 1392] {
+                let end = start + size;
+                let slices: Vec<&[f64]> = columns.iter().map(|c| &c[start..end]).collect();
+                by_block
+                    .update_block(start, &timestamps[start..end], &slices, &mut got)
+                    .unwrap();
+                let block_last: Option<Vec<u64>> = by_block
+                    .column_scores()
+                    .map(|l| l.iter().map(|x| x.to_bits()).collect());
+                assert_eq!(block_last, by_row_last(&columns, end, width), "after {end}");
+                start = end;
+            }
+            assert_eq!(start, n);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&expected), "width {width}");
+        }
+    }
+
+    /// The bits of the per-column scores a row-by-row detector reports after `end` rows.
+    fn by_row_last(columns: &[Vec<f64>], end: usize, width: usize) -> Option<Vec<u64>> {
+        let mut detector = RollingZScore::from_window(50, Combine::Max);
+        let mut values = Vec::new();
+        for i in 0..end {
+            values.clear();
+            values.extend(columns.iter().map(|c| c[i]));
+            detector
+                .update(Row {
+                    index: i,
+                    ts: Timestamp(i as i64),
+                    values: &values,
+                })
+                .unwrap();
+        }
+        let last = detector.column_scores()?;
+        assert_eq!(last.len(), width);
+        Some(last.iter().map(|x| x.to_bits()).collect())
+    }
 
     #[test]
     fn warm_up_is_nan_then_finite() {

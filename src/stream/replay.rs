@@ -48,6 +48,8 @@ pub(crate) struct Replay {
     detectors: Vec<Box<dyn Detector>>,
     /// The first `to_fit` detectors are fitted by the warm-up; the rest are saved models.
     to_fit: usize,
+    /// Rows in the next full-speed block (see `block.rs`), adapted to the detectors' speed.
+    block_rows: usize,
     thresholds: Vec<OnlineThreshold>,
     open: Vec<Option<(usize, Timestamp)>>,
     flagged: Vec<usize>,
@@ -141,6 +143,7 @@ impl Replay {
             delays: vec![DelayTracker::new(truth); n],
             detectors,
             to_fit,
+            block_rows: 16,
             injector,
             pacer: Pacer::new(spec.speed, options.clock.now(), first_ts),
             clock: options.clock,
@@ -225,7 +228,7 @@ impl Replay {
                 // Rows due at once: a block up to the next command poll, batch end or seek target.
                 let poll = (self.next / COMMAND_POLL_ROWS + 1) * COMMAND_POLL_ROWS;
                 let room = self.batch_rows.saturating_sub(self.batch.len()).max(1);
-                let mut end = rows.min(poll).min(self.next + room);
+                let mut end = rows.min(poll).min(self.next + room.min(self.block_rows));
                 if self.next < self.fast_forward_to {
                     end = end.min(self.fast_forward_to);
                 }

@@ -3,23 +3,28 @@
 //!
 //! Why: at full speed the per-row work is tiny (a rolling z-score update is a few
 //! nanoseconds), so the row loop's own costs dominate: pacing checks, one dynamic call per
-//! detector per row interleaved across detectors, per-row pushes of every column. A block
-//! copies timestamps, values and labels with slice copies, then scores the rows with the same
-//! `update` calls in the same order as the row loop (so scores are identical), without the
-//! per-row pacing checks. A block never crosses a batch boundary or a command poll; the
-//! cancel flag is read every [`CANCEL_POLL_ROWS`] rows and a cancel keeps the rows complete
-//! so far; an error rolls the batch back to the block's start, so a consumer never sees a row
-//! without all its scores.
+//! detector per row, per-row pushes of every column. A block copies timestamps, values and
+//! labels with slice copies, then lets each detector score the whole block with
+//! `Detector::update_block` (equal to `update` row by row; the rolling z-score runs its
+//! vectorised kernel there), then thresholds online row by row. A block never crosses a batch
+//! boundary or a command poll, and is sized from the previous block's time so that it takes
+//! about 10 ms: the cancel flag is read between blocks and between detectors. A cancel or an
+//! error drops the block in progress, so a consumer never sees a row without all its scores.
 //!
 //! [`Speed::Max`]: crate::stream::Speed::Max
 
+use std::time::{Duration, Instant};
+
 use super::Replay;
 use crate::error::{Error, Result};
-use crate::model::{AnomalyWindow, Row};
+use crate::model::AnomalyWindow;
 use crate::stream::protocol::StreamEvent;
 
-/// Rows between two reads of the cancel flag inside a block.
-const CANCEL_POLL_ROWS: usize = 64;
+/// Largest block, in rows.
+const MAX_BLOCK_ROWS: usize = 256;
+
+/// What one block should take at most (a cancel waits for the block in progress).
+const BLOCK_TIME: Duration = Duration::from_millis(10);
 
 /// Lengths of the batch's vectors before a block, to roll it back.
 struct Mark {
@@ -42,7 +47,10 @@ impl Replay {
             rows: self.batch.timestamps.len(),
             events: self.batch.events.len(),
         };
-        match self.fill_block(start, end, &mark) {
+        let started = Instant::now();
+        let outcome = self.fill_block(start, end, &mark);
+        self.adapt_block_rows(end - start, started.elapsed());
+        match outcome {
             Ok(reached) => {
                 self.cut(mark.rows + (reached - start), None, reached);
                 self.batch.rows.end = reached;
@@ -56,43 +64,30 @@ impl Replay {
         }
     }
 
-    /// Scores rows `start..end` row by row, every detector per row (as `step` does), after
-    /// copying their inputs. Returns the end actually reached: `end`, or the row where a
-    /// cancel was seen (the rows before it are complete and kept).
+    /// Scores rows `start..end` after copying their inputs: each detector's `update_block`
+    /// over the whole block (the same scores as `update` row by row), then thresholds, window
+    /// events and delays row by row in row order. Returns the end reached: `end`, or `start`
+    /// when a cancel was seen between two detectors (nothing of the block is kept).
     fn fill_block(&mut self, start: usize, end: usize, mark: &Mark) -> Result<usize> {
         self.copy_inputs(start, end)?;
-        // The row buffer is moved out while rows borrow it and the loop updates `self`.
-        let mut buf = std::mem::take(&mut self.buf);
-        let reached = self.score_rows(start, end, mark, &mut buf);
-        self.buf = buf;
-        reached
-    }
-
-    fn score_rows(
-        &mut self,
-        start: usize,
-        end: usize,
-        mark: &Mark,
-        buf: &mut Vec<f64>,
-    ) -> Result<usize> {
-        let width = self.batch.values.len();
-        for (offset, i) in (start..end).enumerate() {
-            if offset % CANCEL_POLL_ROWS == 0 && offset > 0 && self.cancel.is_cancelled() {
-                return Ok(i);
+        let columns: Vec<&[f64]> = self
+            .batch
+            .values
+            .iter()
+            .map(|column| &column[mark.rows..])
+            .collect();
+        let timestamps = &self.batch.timestamps[mark.rows..];
+        for (detector, scores) in self.detectors.iter_mut().zip(&mut self.batch.scores) {
+            if self.cancel.is_cancelled() {
+                return Ok(start);
             }
+            detector.update_block(start, timestamps, &columns, scores)?;
+        }
+        for (offset, i) in (start..end).enumerate() {
             let at = mark.rows + offset;
-            buf.clear();
-            buf.extend((0..width).map(|c| self.batch.values[c][at]));
             let ts = self.batch.timestamps[at];
-            let row = Row {
-                index: i,
-                ts,
-                values: buf,
-            };
             for d in 0..self.detectors.len() {
-                let score = self.detectors[d].update(row)?;
-                let (threshold, flag) = self.thresholds[d].update(score);
-                self.batch.scores[d].push(score);
+                let (threshold, flag) = self.thresholds[d].update(self.batch.scores[d][at]);
                 self.batch.thresholds[d].push(threshold);
                 self.batch.flags[d].push(flag);
                 if let Some(event) = self.window_edge(d, i, flag) {
@@ -103,6 +98,19 @@ impl Replay {
             }
         }
         Ok(end)
+    }
+
+    /// Sizes the next block so that it takes about [`BLOCK_TIME`]: a cancel is read between
+    /// blocks (and between detectors), so slow detectors get small blocks and still stop
+    /// within the 100 ms the jobs promise; fast ones get up to [`MAX_BLOCK_ROWS`].
+    fn adapt_block_rows(&mut self, rows: usize, took: Duration) {
+        let per_row = took.as_secs_f64() / rows.max(1) as f64;
+        let fit = if per_row > 0.0 {
+            (BLOCK_TIME.as_secs_f64() / per_row) as usize
+        } else {
+            MAX_BLOCK_ROWS
+        };
+        self.block_rows = fit.clamp(1, MAX_BLOCK_ROWS);
     }
 
     /// Appends rows `start..end` (timestamps, values after live injection, labels).
