@@ -194,17 +194,7 @@ pub trait Detector: Send + std::fmt::Debug {
         columns: &[&[f64]],
         out: &mut Vec<f64>,
     ) -> Result<(), DetectError> {
-        let mut values = Vec::with_capacity(columns.len());
-        for (offset, &ts) in timestamps.iter().enumerate() {
-            values.clear();
-            values.extend(columns.iter().map(|column| column[offset]));
-            out.push(self.update(Row {
-                index: first_row + offset,
-                ts,
-                values: &values,
-            })?);
-        }
-        Ok(())
+        update_rows(self, first_row, timestamps, columns, out)
     }
 
     /// Rows at the start of a series whose score may be NaN (warm-up), with the current
@@ -290,4 +280,29 @@ pub trait Detector: Send + std::fmt::Debug {
         }
         Ok(scores)
     }
+}
+
+/// [`Detector::update_block`] done row by row with `update` (the default, and the fallback of
+/// overrides that only speed up some shapes).
+///
+/// # Errors
+/// The first error of `update`.
+pub(crate) fn update_rows<D: Detector + ?Sized>(
+    detector: &mut D,
+    first_row: usize,
+    timestamps: &[Timestamp],
+    columns: &[&[f64]],
+    out: &mut Vec<f64>,
+) -> Result<(), DetectError> {
+    let mut values = Vec::with_capacity(columns.len());
+    for (offset, &ts) in timestamps.iter().enumerate() {
+        values.clear();
+        values.extend(columns.iter().map(|column| column[offset]));
+        out.push(detector.update(Row {
+            index: first_row + offset,
+            ts,
+            values: &values,
+        })?);
+    }
+    Ok(())
 }

@@ -94,27 +94,6 @@ impl RollingZScore {
         }
     }
 
-    /// [`Detector::update_block`] for several columns: `update` row by row.
-    fn update_rows(
-        &mut self,
-        first_row: usize,
-        timestamps: &[Timestamp],
-        columns: &[&[f64]],
-        out: &mut Vec<f64>,
-    ) -> Result<(), DetectError> {
-        let mut values = Vec::with_capacity(columns.len());
-        for (offset, &ts) in timestamps.iter().enumerate() {
-            values.clear();
-            values.extend(columns.iter().map(|column| column[offset]));
-            out.push(self.update(Row {
-                index: first_row + offset,
-                ts,
-                values: &values,
-            })?);
-        }
-        Ok(())
-    }
-
     /// Column-at-a-time batch pass: the same column updates as streaming, then the same fold.
     fn score_columns(
         &mut self,
@@ -229,7 +208,7 @@ impl Detector for RollingZScore {
         out: &mut Vec<f64>,
     ) -> Result<(), DetectError> {
         let [values] = columns else {
-            return self.update_rows(first_row, timestamps, columns, out);
+            return super::update_rows(self, first_row, timestamps, columns, out);
         };
         self.prepare(1, first_row)?;
         let start = out.len();
