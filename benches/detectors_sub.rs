@@ -26,41 +26,8 @@ use anomdet::detect::{
     SubsequenceLof,
 };
 use anomdet::model::{Row, Series, Timestamp};
+use anomdet::testing::gen_big;
 use criterion::{Criterion, criterion_group, criterion_main};
-use rand::{Rng as _, SeedableRng as _};
-use rand_chacha::ChaCha8Rng;
-
-/// A `gen_big.py`-shaped univariate series of `rows` rows.
-fn gen_big(rows: usize, seed: u64) -> Series {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let phase = rng.random::<f64>() * std::f64::consts::TAU;
-    let amp = 5.0 + 5.0 * rng.random::<f64>();
-    let trend = -3.0 + 6.0 * rng.random::<f64>();
-    let mut values: Vec<f64> = (0..rows)
-        .map(|t| {
-            // Box-Muller normal noise.
-            let (u1, u2) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
-            let noise = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            amp * (std::f64::consts::TAU * t as f64 / 288.0 + phase).sin()
-                + trend * t as f64 / rows as f64
-                + noise
-        })
-        .collect();
-    for block in (1000..rows).step_by(2000) {
-        let at = block + rng.random_range(0..1000);
-        if at < rows {
-            values[at] += if rng.random::<bool>() { 7.0 } else { -7.0 };
-        }
-    }
-    for block in (1000..rows).step_by(5000) {
-        let (start, len) = (block + rng.random_range(0..2000), rng.random_range(20..200));
-        let shift = 3.0 + 3.0 * rng.random::<f64>();
-        for v in values.iter_mut().skip(start).take(len) {
-            *v += shift;
-        }
-    }
-    Series::from_values("value", values)
-}
 
 fn fit_score(det: &mut dyn Detector, train: &Series, test: &Series) -> Vec<f64> {
     let cancel = CancelToken::new();

@@ -25,55 +25,7 @@ use std::time::Instant;
 use anomdet::control::CancelToken;
 use anomdet::detect::{Detector, NeuralConfig, NeuralDetector, OneClassSvm};
 use anomdet::model::Series;
-use rand::{Rng as _, SeedableRng as _};
-use rand_chacha::ChaCha8Rng;
-
-/// A `gen_big.py`-shaped univariate series (the generator of `examples/speed.rs`).
-fn gen_big(rows: usize, seed: u64) -> Series {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let phase = rng.random::<f64>() * std::f64::consts::TAU;
-    let amp = 5.0 + 5.0 * rng.random::<f64>();
-    let trend = -3.0 + 6.0 * rng.random::<f64>();
-    let mut values: Vec<f64> = (0..rows)
-        .map(|t| {
-            let (u1, u2) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
-            let noise = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            amp * (std::f64::consts::TAU * t as f64 / 288.0 + phase).sin()
-                + trend * t as f64 / rows as f64
-                + noise
-        })
-        .collect();
-    for block in (1000..rows).step_by(2000) {
-        let at = block + rng.random_range(0..1000);
-        if at < rows {
-            values[at] += if rng.random::<bool>() { 7.0 } else { -7.0 };
-        }
-    }
-    for block in (1000..rows).step_by(5000) {
-        let (start, len) = (block + rng.random_range(0..2000), rng.random_range(20..200));
-        let shift = 3.0 + 3.0 * rng.random::<f64>();
-        for v in values.iter_mut().skip(start).take(len) {
-            *v += shift;
-        }
-    }
-    Series::from_values("value", values)
-}
-
-/// Process CPU seconds (user + system), NaN when unavailable.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return f64::NAN;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    match (ticks(11), ticks(12)) {
-        (Some(u), Some(s)) => (u + s) / 100.0,
-        _ => f64::NAN,
-    }
-}
+use anomdet::testing::{gen_big, process_cpu_seconds as cpu_seconds};
 
 /// Best (wall, cpu) seconds of `reps` runs of `f`, and the last run's result.
 fn timed<T>(

@@ -80,3 +80,56 @@ pub fn streamed(detector: &mut dyn Detector, series: &Series) -> Vec<f64> {
 pub fn bits(values: &[f64]) -> Vec<u64> {
     values.iter().map(|x| x.to_bits()).collect()
 }
+
+/// A univariate series shaped like the Python peers' `gen_big.py` (sine of period 288,
+/// amplitude 5–10, a linear trend, Gaussian noise, ±7 spikes about every 2 000 rows and level
+/// shifts of 3–6 about every 5 000 rows), seeded: the data of the speed benches and examples,
+/// so that figures compare with `../shared/peers/PEERS.md`.
+pub fn gen_big(rows: usize, seed: u64) -> Series {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let phase = rng.random::<f64>() * std::f64::consts::TAU;
+    let amp = 5.0 + 5.0 * rng.random::<f64>();
+    let trend = -3.0 + 6.0 * rng.random::<f64>();
+    let mut values: Vec<f64> = (0..rows)
+        .map(|t| {
+            // Box-Muller normal noise.
+            let (u1, u2) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
+            let noise = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            amp * (std::f64::consts::TAU * t as f64 / 288.0 + phase).sin()
+                + trend * t as f64 / rows as f64
+                + noise
+        })
+        .collect();
+    for block in (1000..rows).step_by(2000) {
+        let at = block + rng.random_range(0..1000);
+        if at < rows {
+            values[at] += if rng.random::<bool>() { 7.0 } else { -7.0 };
+        }
+    }
+    for block in (1000..rows).step_by(5000) {
+        let (start, len) = (block + rng.random_range(0..2000), rng.random_range(20..200));
+        let shift = 3.0 + 3.0 * rng.random::<f64>();
+        for v in values.iter_mut().skip(start).take(len) {
+            *v += shift;
+        }
+    }
+    Series::from_values("value", values)
+}
+
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat`; NaN where that
+/// is not available. Speed examples print it beside wall time, so figures taken on a loaded
+/// machine can still be compared.
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(u), Some(s)) => (u + s) / 100.0,
+        _ => f64::NAN,
+    }
+}
