@@ -25,6 +25,8 @@ mod ui;
 #[cfg(feature = "gui")]
 mod ui_flow;
 #[cfg(feature = "gui")]
+mod ui_models;
+#[cfg(feature = "gui")]
 mod ui_scale;
 #[cfg(feature = "gui")]
 mod ui_watch;

@@ -36,6 +36,8 @@ pub enum WorkflowTab {
     /// Run detectors.
     #[default]
     Detect,
+    /// Fit, save and run models.
+    Models,
     /// Live streams and the jobs panel.
     Watch,
     /// Stored runs of the selected dataset.
@@ -44,10 +46,11 @@ pub enum WorkflowTab {
 
 impl WorkflowTab {
     /// Every tab, in display order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Generate,
         Self::Inject,
         Self::Detect,
+        Self::Models,
         Self::Watch,
         Self::Runs,
     ];
@@ -58,6 +61,7 @@ impl WorkflowTab {
             Self::Generate => "Generate",
             Self::Inject => "Inject",
             Self::Detect => "Detect",
+            Self::Models => "Models",
             Self::Watch => "Watch",
             Self::Runs => "Runs",
         }

@@ -16,7 +16,12 @@ impl Flow {
     /// Applies a workflow command (after layout).
     pub fn apply(&mut self, cmd: FlowCommand, state: &mut AppState) {
         match cmd {
-            FlowCommand::SetTab(tab) => state.workflow_tab = tab,
+            FlowCommand::SetTab(tab) => {
+                if tab == WorkflowTab::Models && state.workflow_tab != tab {
+                    self.refresh_models();
+                }
+                state.workflow_tab = tab;
+            }
             FlowCommand::Generate { spec, name } => {
                 let engine = self.engine.clone();
                 self.generate_task =
@@ -91,6 +96,15 @@ impl Flow {
                 }
             }
             FlowCommand::Export { run, format, path } => self.export(run, format, path),
+            FlowCommand::FitModel {
+                spec,
+                train_rows,
+                name,
+            } => self.fit_model(spec, train_rows, name),
+            FlowCommand::CancelFit => self.cancel_fit(),
+            FlowCommand::RefreshModels => self.refresh_models(),
+            FlowCommand::RunModel { model, mode } => self.run_model(model, mode),
+            FlowCommand::DeleteModel(model) => self.delete_model(model),
         }
     }
 
@@ -171,13 +185,14 @@ impl Flow {
                 dataset,
                 name: truth.map_or_else(|| dataset.to_string(), |t| t.meta.name.clone()),
                 specs,
+                models: Vec::new(),
                 rule,
                 speed,
                 injected: truth.map(|t| t.injected_rows.clone()).unwrap_or_default(),
             }));
     }
 
-    fn open_run(&mut self, id: RunId) {
+    pub(super) fn open_run(&mut self, id: RunId) {
         if self.views.iter().any(|v| v.id() == id) || self.open_tasks.iter().any(|(r, _)| *r == id)
         {
             return;
@@ -254,6 +269,7 @@ impl Flow {
             }
         }
         self.poll_batch();
+        self.poll_models();
         self.poll_open();
         self.poll_preview(tab);
         if let Some(result) = poll_slot(&mut self.export_task) {
@@ -392,7 +408,7 @@ impl Flow {
     }
 }
 
-fn poll_slot<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<crate::Result<T>> {
+pub(super) fn poll_slot<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<crate::Result<T>> {
     let result = slot.as_mut()?.poll()?;
     *slot = None;
     Some(result)

@@ -2,12 +2,13 @@
 //! the app for; carried inside [`UiCommand::Flow`](crate::app::UiCommand::Flow) and applied
 //! after layout like every other command.
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use crate::app::state::WorkflowTab;
 use crate::detect::{DetectorSpec, ThresholdRule};
 use crate::inject::{GenerateSpec, InjectionPlan};
-use crate::storage::RunId;
+use crate::storage::{ModelId, RunId};
 
 /// How detectors run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -119,4 +120,26 @@ pub enum FlowCommand {
         /// Where; `None` = ask.
         path: Option<PathBuf>,
     },
+    /// Fit a detector on rows of the selected dataset and save it as a model.
+    FitModel {
+        /// The detector.
+        spec: DetectorSpec,
+        /// Training rows (end exclusive).
+        train_rows: Range<usize>,
+        /// Model name; empty = "<detector> on <dataset>".
+        name: String,
+    },
+    /// Cancel the running fit.
+    CancelFit,
+    /// Reload the saved models.
+    RefreshModels,
+    /// Score the selected dataset with a saved model (threshold rule of the Detect tab).
+    RunModel {
+        /// The model.
+        model: ModelId,
+        /// Batch or stream.
+        mode: RunMode,
+    },
+    /// Delete a saved model.
+    DeleteModel(ModelId),
 }

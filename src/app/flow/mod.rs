@@ -15,6 +15,7 @@
 
 mod apply;
 pub mod command;
+pub mod models;
 pub mod preview;
 pub mod report;
 pub mod run_view;
@@ -94,6 +95,8 @@ pub struct Flow {
     pub inject: InjectPanel,
     /// The Detect tab.
     pub detect: DetectPanel,
+    /// The Models tab and its workers.
+    pub models: models::ModelsWork,
     results: ResultsPanel,
     synced: Option<DatasetId>,
     truth: Option<Arc<Truth>>,
@@ -125,6 +128,7 @@ impl Flow {
             generate: GeneratePanel::default(),
             inject: InjectPanel::default(),
             detect: DetectPanel::default(),
+            models: models::ModelsWork::default(),
             results: ResultsPanel::default(),
             synced: None,
             truth: None,
@@ -228,6 +232,7 @@ impl Flow {
             || self.generate_task.is_some()
             || self.export_task.is_some()
             || self.suggest_task.is_some()
+            || self.models.is_busy()
             || self.views.iter().any(RunView::is_busy)
     }
 

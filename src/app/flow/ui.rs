@@ -58,6 +58,15 @@ impl Flow {
                 };
                 self.detect.ui(ui, view, cmds);
             }
+            WorkflowTab::Models => {
+                let fitting = self.fit_status();
+                let mut panel = std::mem::take(&mut self.models.panel);
+                let view = self.models_view(meta, fitting.as_ref());
+                egui::ScrollArea::vertical()
+                    .id_salt("anomdet-models-tab")
+                    .show(ui, |ui| panel.ui(ui, view, cmds));
+                self.models.panel = panel;
+            }
             // The shell draws the jobs panel under the tab strip.
             WorkflowTab::Watch => {}
             WorkflowTab::Runs => {

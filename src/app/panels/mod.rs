@@ -3,7 +3,7 @@
 //!
 //! Layout: [`top_bar`] (import button and progress) above, [`status`] (database, errors,
 //! warnings) below, [`datasets`] on the left, [`plot`] in the centre, [`dialogs`] on top.
-//! The workflow tabs ([`generate`], [`inject`], [`detect`], [`runs`]) sit in a panel on the
+//! The workflow tabs ([`generate`], [`inject`], [`detect`], [`models`], [`runs`]) sit in a panel on the
 //! right; [`results`] (injection preview, score plots) and [`judge`] (metrics, attribution,
 //! exports) sit under the data plot. Their shared state lives in [`crate::app::flow`].
 //! Windows: [`settings`] (database, theme) and [`compare`] (runs side by side, the
@@ -16,6 +16,7 @@ pub mod dialogs;
 pub mod generate;
 pub mod inject;
 pub mod judge;
+pub mod models;
 pub mod plot;
 pub mod results;
 pub mod robustness;

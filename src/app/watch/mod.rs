@@ -31,7 +31,7 @@ pub use view::LiveView;
 use crate::detect::{DetectorSpec, ThresholdRule};
 use crate::engine::{Engine, Notifier, Task};
 use crate::error::Error;
-use crate::storage::{DatasetId, JobRecord, RunId};
+use crate::storage::{DatasetId, JobRecord, ModelId, RunId};
 use crate::stream::{Backpressure, Clock, Speed, StreamOptions, StreamSpec, Warmup};
 
 /// Time spent applying stream batches per frame, at most (a frame has about 16 ms).
@@ -55,6 +55,8 @@ pub struct StreamRequest {
     pub name: String,
     /// Detectors scored side by side.
     pub specs: Vec<DetectorSpec>,
+    /// Saved models scored beside them (no fitting).
+    pub models: Vec<ModelId>,
     /// How scores become flags (online).
     pub rule: ThresholdRule,
     /// Real time × this factor; `None` = as fast as possible.
@@ -187,6 +189,7 @@ impl Watch {
             dataset,
             name,
             specs,
+            models,
             rule,
             speed,
             injected,
@@ -195,7 +198,8 @@ impl Watch {
             "{name} · {}",
             specs
                 .iter()
-                .map(|s| s.id.as_str())
+                .map(|s| s.id.clone())
+                .chain(models.iter().map(|m| format!("model #{m}")))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -211,6 +215,7 @@ impl Watch {
         };
         let task = Task::spawn("stream-start", self.notifier.clone(), move |_, _| {
             let mut spec = StreamSpec::new(dataset, specs);
+            spec.models = models;
             spec.threshold = rule;
             spec.warmup = Warmup::WholeDataset;
             spec.speed = match speed {
