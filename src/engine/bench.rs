@@ -188,6 +188,8 @@ impl Engine {
                 status: RunStatus::Running,
                 rows_total: series.len() * config.detectors.len(),
                 owner_pid: std::process::id(),
+                created_ms: None,
+                finished_ms: None,
             })?;
             used.push((meta.clone(), Arc::new(series), job));
         }
@@ -292,6 +294,7 @@ impl Engine {
             fit_secs: once.fit_secs,
             score_secs: once.score_secs,
             job: Some(job),
+            created_ms: None,
         };
         let id = match self.storage.lock().put_run(&run) {
             Ok(id) => id,

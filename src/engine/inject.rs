@@ -29,6 +29,7 @@ impl Engine {
             warnings: Vec::new(),
             parent: Some(source),
             plan_json: Some(plan.to_json()),
+            created_ms: None,
         };
         self.store_dataset(&new, &injected)
     }
@@ -59,6 +60,7 @@ impl Engine {
             warnings: Vec::new(),
             parent: None,
             plan_json: plan.map(InjectionPlan::to_json),
+            created_ms: None,
         };
         self.store_dataset(&new, &series)
     }

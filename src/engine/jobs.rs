@@ -141,6 +141,8 @@ impl Engine {
                 status: RunStatus::Queued,
                 rows_total: series.len(),
                 owner_pid: std::process::id(),
+                created_ms: None,
+                finished_ms: None,
             })?;
             let mut runs = Vec::with_capacity(spec.detectors.len());
             for (index, (detector, params)) in spec.detectors.iter().zip(params).enumerate() {
@@ -162,6 +164,7 @@ impl Engine {
                     fit_secs: 0.0,
                     score_secs: 0.0,
                     job: Some(job),
+                    created_ms: None,
                 })?);
             }
             (job, runs)
@@ -227,6 +230,8 @@ impl Engine {
             status: RunStatus::Running,
             rows_total: meta.rows * specs.len(),
             owner_pid: std::process::id(),
+            created_ms: None,
+            finished_ms: None,
         })?;
         let monitor = Arc::new(JobMonitor::new(
             job,

@@ -182,6 +182,7 @@ impl Engine {
             warnings: imported.warnings.iter().map(ToString::to_string).collect(),
             parent: None,
             plan_json: None,
+            created_ms: None,
         };
         let meta = self.storage.lock().put_dataset(&new, &imported.series)?;
         Ok(ImportOutcome {
@@ -313,6 +314,7 @@ impl Engine {
             fit_secs,
             score_secs,
             job,
+            created_ms: None,
         };
         let id = self.storage.lock().put_run(&run)?;
         control.progress.set_done(2);

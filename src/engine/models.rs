@@ -224,6 +224,7 @@ impl Engine {
             fit_secs: 0.0,
             score_secs,
             job: None,
+            created_ms: None,
         })?;
         control.progress.set_done(1);
         if let Some(message) = error {

@@ -7,7 +7,8 @@
 //! with its jobs and runs; if one of those fails, the dataset is removed from the target
 //! again, so a failed sync leaves no half-copied dataset behind and can simply be repeated.
 //! Ids are the target's own; parent links and run → job links are translated. Creation
-//! times and a job's `finished_ms` are the time of copying (the trait stores "now").
+//! times and a job's `finished_ms` are kept (the `New*` records carry them). Saved models are
+//! not copied: their state belongs to the build that wrote it.
 
 use std::collections::BTreeMap;
 
@@ -82,6 +83,7 @@ pub fn sync(
             warnings: meta.warnings.clone(),
             parent,
             plan_json: meta.plan_json.clone(),
+            created_ms: Some(meta.created_ms),
         };
         let stored = to.put_dataset(&new, &series)?;
         ids.insert(meta.id, stored.id);
@@ -142,6 +144,8 @@ fn copy_children<'a>(
             status: job.status,
             rows_total: job.rows_total,
             owner_pid: job.owner_pid,
+            created_ms: Some(job.created_ms),
+            finished_ms: job.finished_ms,
         })?;
         to.update_job(
             id,
@@ -174,6 +178,7 @@ fn copy_children<'a>(
             fit_secs: s.fit_secs,
             score_secs: s.score_secs,
             job: s.job.and_then(|job| job_ids.get(&job).copied()),
+            created_ms: Some(s.created_ms),
         })?;
         runs += 1;
     }
@@ -202,6 +207,7 @@ mod tests {
             fit_secs: 0.5,
             score_secs: 0.25,
             job,
+            created_ms: None,
         }
     }
 
@@ -221,9 +227,13 @@ mod tests {
                 status: RunStatus::Finished,
                 rows_total: 3,
                 owner_pid: 1,
+                created_ms: Some(1_000),
+                finished_ms: Some(2_000),
             })
             .unwrap();
-        from.put_run(&run_of(b.id, Some(job))).unwrap();
+        let mut old_run = run_of(b.id, Some(job));
+        old_run.created_ms = Some(3_000);
+        from.put_run(&old_run).unwrap();
         from.put_run(&run_of(a.id, None)).unwrap();
 
         let mut to = MemoryStorage::default();
@@ -234,8 +244,16 @@ mod tests {
         let a2 = to.dataset_by_name("a").unwrap();
         assert_eq!(b2.parent, Some(a2.id), "parent link translated");
         let runs = to.list_runs(Some(b2.id)).unwrap();
-        let job2 = to.list_jobs().unwrap()[0].id;
-        assert_eq!(runs[0].job, Some(job2), "run → job link translated");
+        let job2 = to.list_jobs().unwrap()[0].clone();
+        assert_eq!(runs[0].job, Some(job2.id), "run → job link translated");
+        let source_job = from.list_jobs().unwrap()[0].clone();
+        assert_eq!(
+            (job2.created_ms, job2.finished_ms),
+            (1_000, Some(2_000)),
+            "job times kept: {source_job:?}"
+        );
+        assert_eq!(runs[0].created_ms, 3_000, "run time kept");
+        assert_eq!(a2.created_ms, from.dataset(a.id).unwrap().created_ms);
         let again = sync(&from, &mut to, &[]).unwrap();
         assert!(again.copied.is_empty(), "second sync copies nothing");
         assert_eq!(again.skipped.len(), 2, "{again:?}");

@@ -52,6 +52,10 @@ pub struct NewDataset {
     pub parent: Option<DatasetId>,
     /// The JSON injection plan that produced it, for reproduction.
     pub plan_json: Option<String>,
+    /// Creation time to keep (milliseconds since the epoch), e.g. when `anomdet sync` copies
+    /// a dataset; `None` stamps the time of storing.
+    #[serde(default)]
+    pub created_ms: Option<i64>,
 }
 
 impl NewDataset {
@@ -193,6 +197,9 @@ pub struct NewRun {
     pub score_secs: f64,
     /// The job this run belongs to (stream and multi-detector jobs); `None` for a lone run.
     pub job: Option<JobId>,
+    /// Creation time to keep (a synced copy); `None` stamps the time of storing.
+    #[serde(default)]
+    pub created_ms: Option<i64>,
 }
 
 /// A run's summary without the per-row vectors.
@@ -276,6 +283,13 @@ pub struct NewJob {
     /// Process id of the program running it: on restart, a job still "running" whose owner
     /// is gone was interrupted (see `Storage::mark_interrupted`).
     pub owner_pid: u32,
+    /// Creation time to keep (a synced copy); `None` stamps the time of storing.
+    #[serde(default)]
+    pub created_ms: Option<i64>,
+    /// End time to keep for a job stored already finished (a synced copy); `None` stamps
+    /// the creation time when `status` is terminal.
+    #[serde(default)]
+    pub finished_ms: Option<i64>,
 }
 
 /// A stored job.

@@ -38,7 +38,7 @@ pub(super) fn dataset_meta(
         warnings: new.warnings.clone(),
         parent: new.parent,
         plan_json: new.plan_json.clone(),
-        created_ms,
+        created_ms: new.created_ms.unwrap_or(created_ms),
     }
 }
 
@@ -71,7 +71,7 @@ pub(super) fn run_summary(id: RunId, run: &NewRun, created_ms: i64) -> RunSummar
         metrics_json: run.metrics_json.clone(),
         fit_secs: run.fit_secs,
         score_secs: run.score_secs,
-        created_ms,
+        created_ms: run.created_ms.unwrap_or(created_ms),
         job: run.job,
     }
 }
@@ -119,7 +119,8 @@ pub(super) fn apply_job_update(job: &mut JobRecord, update: &JobUpdate, now_ms: 
 }
 
 /// The record of a newly stored job.
-pub(super) fn job_record(id: JobId, job: &NewJob, created_ms: i64) -> JobRecord {
+pub(super) fn job_record(id: JobId, job: &NewJob, now_ms: i64) -> JobRecord {
+    let created_ms = job.created_ms.unwrap_or(now_ms);
     JobRecord {
         id,
         dataset: job.dataset,
@@ -133,7 +134,10 @@ pub(super) fn job_record(id: JobId, job: &NewJob, created_ms: i64) -> JobRecord 
         summary_json: "{}".to_owned(),
         owner_pid: job.owner_pid,
         created_ms,
-        finished_ms: job.status.is_terminal().then_some(created_ms),
+        finished_ms: job
+            .status
+            .is_terminal()
+            .then(|| job.finished_ms.unwrap_or(created_ms)),
     }
 }
 

@@ -311,6 +311,8 @@ fn hostile_job_and_run_text_is_data() {
             status: RunStatus::Running,
             rows_total: 3,
             owner_pid: 1,
+            created_ms: None,
+            finished_ms: None,
         })
         .unwrap();
     store
@@ -338,6 +340,7 @@ fn hostile_job_and_run_text_is_data() {
             fit_secs: f64::NAN,
             score_secs: 0.0,
             job: Some(job),
+            created_ms: None,
         })
         .unwrap();
     assert_eq!(

@@ -32,6 +32,8 @@ fn fill(store: &mut dyn Storage) {
             status: RunStatus::Running,
             rows_total: 10,
             owner_pid: 42,
+            created_ms: None,
+            finished_ms: None,
         })
         .unwrap();
     store
@@ -64,6 +66,7 @@ fn fill(store: &mut dyn Storage) {
             fit_secs: 0.1,
             score_secs: 0.2,
             job: Some(job),
+            created_ms: None,
         })
         .unwrap();
 }

@@ -69,6 +69,7 @@ pub fn put_returns_meta_that_lookups_agree_on(store: &mut dyn Storage) {
         ],
         parent: None,
         plan_json: Some(r#"{"spike":{"magnitude":3.0}}"#.to_owned()),
+        created_ms: None,
     };
     let meta = ok(store.put_dataset(&new, &series), "storing");
     assert_eq!(meta.name, new.name);

@@ -23,6 +23,8 @@ pub fn sample_job(dataset: crate::storage::DatasetId, owner_pid: u32) -> NewJob 
         status: RunStatus::Running,
         rows_total: 1000,
         owner_pid,
+        created_ms: None,
+        finished_ms: None,
     }
 }
 
@@ -261,4 +263,44 @@ pub fn deleting_a_dataset_removes_its_jobs(store: &mut dyn Storage) {
         .map(|j| j.id)
         .collect();
     assert_eq!(ids, vec![kept_job]);
+}
+
+/// Creation and end times given with a record (a synced copy) are kept exactly, including
+/// times far in the past; a job stored finished keeps its own end time, and a later update
+/// to the same terminal status does not restamp it.
+pub fn given_creation_times_are_kept(store: &mut dyn Storage) {
+    let (made, ended) = (86_400_000_i64, 86_460_123_i64);
+    let mut new = crate::storage::NewDataset::named("copied");
+    new.created_ms = Some(made);
+    let meta = ok(
+        store.put_dataset(&new, &sample_series(4, 1, false, 1)),
+        "put dataset",
+    );
+    assert_eq!(meta.created_ms, made);
+    assert_eq!(ok(store.dataset(meta.id), "dataset").created_ms, made);
+    let job = ok(
+        store.put_job(&NewJob {
+            status: RunStatus::Finished,
+            created_ms: Some(made),
+            finished_ms: Some(ended),
+            ..sample_job(meta.id, 1)
+        }),
+        "put job",
+    );
+    let update = JobUpdate {
+        status: Some(RunStatus::Finished),
+        ..JobUpdate::default()
+    };
+    ok(store.update_job(job, &update), "update job");
+    let record = ok(store.job(job), "job");
+    assert_eq!((record.created_ms, record.finished_ms), (made, Some(ended)));
+    let mut run = sample_run(meta.id, 4, 1);
+    run.created_ms = Some(made + 5);
+    let id = ok(store.put_run(&run), "put run");
+    assert_eq!(ok(store.run(id), "run").summary.created_ms, made + 5);
+    let fresh = ok(store.put_job(&sample_job(meta.id, 1)), "put job");
+    assert!(
+        ok(store.job(fresh), "job").created_ms > ended,
+        "None stamps now"
+    );
 }

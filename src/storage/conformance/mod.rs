@@ -135,6 +135,7 @@ macro_rules! storage_conformance_tests {
             job_runs_point_to_their_job,
             interrupted_jobs_are_those_of_dead_owners,
             deleting_a_dataset_removes_its_jobs,
+            given_creation_times_are_kept,
             models_round_trip_exactly,
             invalid_and_unknown_models_are_refused,
             models_outlive_their_training_dataset,

@@ -49,6 +49,7 @@ pub fn sample_run(dataset: DatasetId, rows: usize, seed: u64) -> NewRun {
         fit_secs: 0.25,
         score_secs: 1.5 + seed as f64,
         job: None,
+        created_ms: None,
     }
 }
 
