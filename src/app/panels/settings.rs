@@ -63,13 +63,21 @@ pub enum TlsMode {
     Prefer,
     /// TLS always, certificate not checked.
     Require,
+    /// TLS always, the certificate must chain to the CA certificate (host name not checked).
+    VerifyCa,
     /// TLS always, certificate and host name checked.
     VerifyFull,
 }
 
 impl TlsMode {
     /// Every mode, in display order.
-    pub const ALL: [Self; 4] = [Self::Disable, Self::Prefer, Self::Require, Self::VerifyFull];
+    pub const ALL: [Self; 5] = [
+        Self::Disable,
+        Self::Prefer,
+        Self::Require,
+        Self::VerifyCa,
+        Self::VerifyFull,
+    ];
 
     /// The `sslmode` value.
     pub fn as_str(self) -> &'static str {
@@ -77,6 +85,7 @@ impl TlsMode {
             Self::Disable => "disable",
             Self::Prefer => "prefer",
             Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
             Self::VerifyFull => "verify-full",
         }
     }
@@ -97,6 +106,9 @@ pub struct RemoteDb {
     pub user: String,
     /// TLS mode.
     pub tls: TlsMode,
+    /// CA certificate file (PEM) the server's certificate must chain to (`sslrootcert`);
+    /// empty = libpq's default `~/.postgresql/root.crt`.
+    pub root_cert: String,
 }
 
 impl Default for RemoteDb {
@@ -107,6 +119,7 @@ impl Default for RemoteDb {
             database: "anomdet".to_owned(),
             user: "anomdet".to_owned(),
             tls: TlsMode::default(),
+            root_cert: String::new(),
         }
     }
 }
@@ -122,6 +135,10 @@ impl RemoteDb {
             format!("user={}", quote_conninfo(&self.user)),
             format!("sslmode={}", self.tls.as_str()),
         ];
+        let root_cert = self.root_cert.trim();
+        if !root_cert.is_empty() && self.tls != TlsMode::Disable {
+            parts.push(format!("sslrootcert={}", quote_conninfo(root_cert)));
+        }
         if let Some(p) = password.filter(|p| !p.is_empty()) {
             parts.push(format!("password={}", quote_conninfo(p)));
         }
@@ -460,7 +477,19 @@ impl SettingsPanel {
                         }
                     });
                 ui.end_row();
+                if remote.tls != TlsMode::Disable {
+                    text_row(ui, "CA certificate", &mut remote.root_cert, false);
+                }
             });
+        if matches!(remote.tls, TlsMode::VerifyCa | TlsMode::VerifyFull)
+            && remote.root_cert.trim().is_empty()
+        {
+            ui.label(
+                RichText::new("No CA file given: ~/.postgresql/root.crt is used, as libpq does.")
+                    .small()
+                    .weak(),
+            );
+        }
         ui.label(
             RichText::new("The password is not saved; it is asked again next session.")
                 .small()
@@ -524,5 +553,59 @@ fn default_path() -> String {
     match DbLocation::default_local() {
         DbLocation::Sqlite(path) => path.display().to_string(),
         DbLocation::Memory | DbLocation::Postgres(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conninfo_quotes_values_and_adds_the_ca_file_only_with_tls() {
+        let mut remote = RemoteDb {
+            host: "db.example.org".to_owned(),
+            user: "o'neil".to_owned(),
+            tls: TlsMode::VerifyCa,
+            root_cert: " /etc/ssl/my ca.pem ".to_owned(),
+            ..RemoteDb::default()
+        };
+        assert_eq!(
+            remote.conninfo(Some("p w")),
+            "host=db.example.org port=5432 dbname=anomdet user='o\\'neil' sslmode=verify-ca \
+             sslrootcert='/etc/ssl/my ca.pem' password='p w'"
+        );
+        #[cfg(feature = "timescale")]
+        {
+            let (_, tls) = PgUrl::new(remote.conninfo(None)).split_tls().unwrap();
+            assert_eq!(tls.mode, crate::storage::SslMode::VerifyCa);
+            assert_eq!(tls.root_cert.as_deref(), Some("/etc/ssl/my ca.pem"));
+        }
+        remote.tls = TlsMode::Disable;
+        assert!(!remote.conninfo(None).contains("sslrootcert"));
+        remote.tls = TlsMode::VerifyFull;
+        remote.root_cert.clear();
+        assert!(remote.conninfo(None).ends_with("sslmode=verify-full"));
+    }
+
+    #[test]
+    fn every_tls_mode_is_a_libpq_sslmode_the_backend_parses() {
+        for mode in TlsMode::ALL {
+            let text = serde_json::to_string(&mode).unwrap();
+            assert_eq!(text.trim_matches('"'), mode.as_str());
+            #[cfg(feature = "timescale")]
+            assert!(
+                crate::storage::SslMode::parse(mode.as_str()).is_some(),
+                "{}",
+                mode.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn older_saved_settings_without_the_ca_field_still_load() {
+        let old = r#"{"host":"h","port":5433,"database":"d","user":"u","tls":"require"}"#;
+        let remote: RemoteDb = serde_json::from_str(old).unwrap();
+        assert_eq!(remote.port, 5433);
+        assert!(remote.root_cert.is_empty());
     }
 }
