@@ -13,19 +13,39 @@
 //! parallel: chunks of `ANCHOR` queries start from an anchor and run exactly the streaming code,
 //! so batch and streaming are bit-identical by construction.
 //!
+//! The inner loop (advance the products, compare the distances, keep the best `k`) is one pass
+//! per block in `knn_kernel`, run under runtime SIMD dispatch (AVX2 where available; the same
+//! IEEE operations on every version, so results do not depend on it). Each query starts its
+//! list with a bound guessed from the previous query's neighbours shifted along their
+//! diagonals, which skips almost all insertions; when fewer than `k` windows beat the guess,
+//! the stored products are scanned again without a bound, so the result is always the exact
+//! one. The batch path advances `TILE` consecutive queries per reference block while the
+//! block is in the L1 cache; the per-pair operations are those of the streaming path.
+//!
 //! Trivial matches: a reference window that overlaps the query in time (by timestamps) is never
 //! a neighbour, so fitting and scoring the same data behaves like a self-join (as a matrix
 //! profile's exclusion zone), while training data disjoint from the scored data is unaffected.
 
+use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
 
 use super::DetectError;
+pub(super) use super::knn_kernel::TopK;
+use super::knn_kernel::{Step, advance, advance_offer, dot, offer_run};
 use super::subseq::{Filler, filled};
 use crate::control::CancelToken;
 use crate::model::Timestamp;
 
 /// Queries between two direct recomputations of the dot products (and batch chunk size).
 pub(super) const ANCHOR: usize = 1024;
+
+/// The bound of a query's list when the shifted neighbours cannot give one (see
+/// [`Reference::bound`]): the previous query's k-th squared distance times this. A guess only:
+/// too small costs a second scan, too large some insertions.
+const HINT_SLACK: f64 = 1.05;
+
+/// Queries advanced together block by block in the batch path (see [`Reference::query_tile`]).
+const TILE: usize = 16;
 
 /// Standardisation learnt from the training column.
 #[derive(Clone, Copy, Debug)]
@@ -73,7 +93,12 @@ impl Block {
     }
 
     /// Windows overlapping `[start, end]` in time: a contiguous range.
+    #[inline]
     fn excluded(&self, start: Timestamp, end: Timestamp) -> (usize, usize) {
+        let count = self.count();
+        if count == 0 || self.end_ts[count - 1] < start || self.start_ts[0] > end {
+            return (0, 0);
+        }
         let lo = self.end_ts.partition_point(|&e| e < start);
         let hi = self.start_ts.partition_point(|&s| s <= end);
         (lo, hi.max(lo))
@@ -87,12 +112,6 @@ pub(super) struct Reference {
     scale: Scale,
     blocks: Vec<Block>,
     total: usize,
-}
-
-/// Direct dot product; the one formula used at anchors on both paths.
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 impl Reference {
@@ -179,35 +198,37 @@ impl Reference {
         k: usize,
         cancel: &CancelToken,
     ) -> Result<Vec<TopK>, DetectError> {
-        let mut out = Vec::with_capacity(self.total);
-        for block in &self.blocks {
-            // Row timestamps of the block: the window starts, then the last window's rows.
-            let rows_ts: Vec<Timestamp> = (0..block.y.len())
-                .map(|r| {
-                    if r < block.count() {
-                        block.start_ts[r]
-                    } else {
-                        block.end_ts[r + 1 - self.m]
-                    }
-                })
-                .collect();
-            let lists = self.batch_neighbours(&block.y, &rows_ts, k, true, cancel)?;
-            out.extend(
-                lists
+        let per_block = self
+            .blocks
+            .par_iter()
+            .map(|block| {
+                // Row timestamps of the block: the window starts, then the last window's rows.
+                let rows_ts: Vec<Timestamp> = (0..block.y.len())
+                    .map(|r| {
+                        if r < block.count() {
+                            block.start_ts[r]
+                        } else {
+                            block.end_ts[r + 1 - self.m]
+                        }
+                    })
+                    .collect();
+                let lists = self.batch_neighbours(&block.y, &rows_ts, k, true, cancel)?;
+                Ok(lists
                     .into_iter()
                     .skip(self.m - 1)
-                    .map(|l| l.unwrap_or_else(|| TopK::new(k))),
-            );
+                    .map(|l| l.unwrap_or_else(|| TopK::new(k, f64::INFINITY)))
+                    .collect::<Vec<_>>())
+            })
+            .collect::<Result<Vec<_>, DetectError>>()?;
+        let mut out = Vec::with_capacity(self.total);
+        for lists in per_block {
+            out.extend(lists);
         }
         Ok(out)
     }
 
     /// Neighbour lists of every query window of a column (index = end row; `None` while the
     /// first window fills). Parallel over chunks of [`ANCHOR`] queries.
-    #[expect(
-        clippy::many_single_char_names,
-        reason = "textbook notation: n rows, m window, k neighbours, x/y/z values"
-    )]
     pub(super) fn batch_neighbours(
         &self,
         values: &[f64],
@@ -238,161 +259,347 @@ impl Reference {
                     return Err(DetectError::Cancelled);
                 }
                 let mut dots = Dots::new(self);
-                for (offset, slot) in lists.iter_mut().enumerate() {
-                    let u = chunk * ANCHOR + offset;
-                    let window = &z[u..u + m];
-                    let left = if u == 0 { 0.0 } else { z[u - 1] };
-                    let mut top = TopK::new(k);
-                    self.query(&mut dots, window, left, u, (ts[u], ts[u + m - 1]), &mut top);
-                    *slot = Some(top);
+                let u0 = chunk * ANCHOR;
+                let (first, rest) = lists.split_at_mut(1);
+                first[0] = Some(self.query(&mut dots, &Query::of(&z, ts, u0, m, k)));
+                for (t, tile) in rest.chunks_mut(TILE).enumerate() {
+                    self.query_tile(&mut dots, (&z, ts), u0 + 1 + t * TILE, k, tile);
                 }
                 Ok(())
             })?;
         Ok(out)
     }
 
-    /// One query (window index `u` since the start): advances the dot products and collects
-    /// the `k` nearest non-overlapping reference windows into `top`.
-    fn query(
-        &self,
-        dots: &mut Dots,
-        window: &[f64],
-        left: f64,
-        u: usize,
-        span: (Timestamp, Timestamp),
-        top: &mut TopK,
-    ) {
+    /// One query: advances the dot products and returns the `k` nearest non-overlapping
+    /// reference windows, under runtime SIMD dispatch (see `knn_kernel`).
+    fn query(&self, dots: &mut Dots, query: &Query<'_>) -> TopK {
+        pulp::Arch::new().dispatch(QueryOp {
+            reference: self,
+            dots,
+            query,
+        })
+    }
+
+    /// The body of [`Reference::query`], inlined into each dispatched version.
+    #[expect(
+        clippy::inline_always,
+        reason = "must inline into pulp's target-feature context to be vectorised for it"
+    )]
+    #[inline(always)]
+    fn query_inline(&self, dots: &mut Dots, q: &Query<'_>) -> TopK {
         let m = self.m;
-        let anchor = u.is_multiple_of(ANCHOR);
-        let right = window[m - 1];
-        let qn = dot(window, window);
+        let window = q.window;
+        let anchor = q.u.is_multiple_of(ANCHOR);
+        let step = Step {
+            left: q.left,
+            right: window[m - 1],
+            qn: dot(window, window),
+        };
+        let mut bound = [0.0];
+        self.bounds(&dots.last, std::slice::from_ref(q), &[step], &mut bound);
+        let mut top = TopK::new(q.k, bound[0]);
         for (block, (cur, prev)) in self
             .blocks
             .iter()
             .zip(dots.cur.iter_mut().zip(&mut dots.prev))
         {
             std::mem::swap(cur, prev);
-            let y = &block.y;
             if anchor {
+                let (y, norm2, id0) = (&block.y, &block.norm2, block.first_id);
+                let (lo, hi) = block.excluded(q.span.0, q.span.1);
                 for (s, c) in cur.iter_mut().enumerate() {
                     *c = dot(window, &y[s..s + m]);
                 }
+                offer_run(step.qn, &norm2[..lo], &cur[..lo], id0, &mut top);
+                offer_run(step.qn, &norm2[hi..], &cur[hi..], id0 + hi, &mut top);
+                continue;
+            }
+            self.advance_block(block, cur, prev, q, step, &mut top);
+        }
+        if !top.complete() {
+            // Fewer than k windows beat the guessed bound: rescan the stored products.
+            top = TopK::new(q.k, f64::INFINITY);
+            for (block, cur) in self.blocks.iter().zip(&dots.cur) {
+                let (lo, hi) = block.excluded(q.span.0, q.span.1);
+                let (norm2, id0) = (&block.norm2, block.first_id);
+                offer_run(step.qn, &norm2[..lo], &cur[..lo], id0, &mut top);
+                offer_run(step.qn, &norm2[hi..], &cur[hi..], id0 + hi, &mut top);
+            }
+        }
+        dots.last.clear();
+        dots.last.extend_from_slice(top.items());
+        top
+    }
+
+    /// Advances one block's dot products from the previous query's (`prev`) to this query's
+    /// (`cur`) and offers the windows not overlapping the query to `top`, in id order.
+    #[expect(
+        clippy::inline_always,
+        reason = "part of the query, inlined into pulp's target-feature context"
+    )]
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "textbook notation: m window, y rows, p/o/w previous/old/new"
+    )]
+    #[inline(always)]
+    fn advance_block(
+        &self,
+        block: &Block,
+        cur: &mut [f64],
+        prev: &[f64],
+        q: &Query<'_>,
+        step: Step,
+        top: &mut TopK,
+    ) {
+        let m = self.m;
+        let (y, norm2, id0) = (&block.y, &block.norm2, block.first_id);
+        let count = block.count();
+        let (lo, hi) = block.excluded(q.span.0, q.span.1);
+        cur[0] = dot(q.window, &y[..m]);
+        if lo > 0 || hi == 0 {
+            offer_run(step.qn, &norm2[..1], &cur[..1], id0, top);
+        }
+        // Windows 1..count in three runs: before, inside and after the excluded range.
+        let (a, b) = (lo.max(1), hi.max(1));
+        let inputs = |from: usize, to: usize| {
+            (
+                &prev[from - 1..to - 1],
+                &y[from - 1..to - 1],
+                &y[m + from - 1..m + to - 1],
+                &norm2[from..to],
+            )
+        };
+        advance_offer(&mut cur[1..a], inputs(1, a), step, id0 + 1, top);
+        let (p, o, w, _) = inputs(a, b);
+        advance(&mut cur[a..b], p, o, w, step);
+        advance_offer(&mut cur[b..count], inputs(b, count), step, id0 + b, top);
+    }
+
+    /// Guesses of the k-th squared distance of consecutive queries that directly follow the
+    /// query whose neighbours are `last`, almost always just above the true ones: a neighbour
+    /// `s` at squared distance `d2` gives the window `s + j + 1` (same diagonal) at
+    /// `d2 + sum of (right - y[..+m])^2 - (left - y[..])^2` for the `j`-th query, so the
+    /// largest over the `k` neighbours bounds the k-th (up to rounding, hence a small slack).
+    /// Where a diagonal leaves its block or overlaps the query, the guess falls back to the
+    /// largest of the others (at least the previous k-th) times [`HINT_SLACK`]. No neighbours:
+    /// no bound (infinity).
+    #[expect(
+        clippy::inline_always,
+        reason = "part of the query, inlined into pulp's target-feature context"
+    )]
+    #[inline(always)]
+    fn bounds(
+        &self,
+        last: &[(f64, usize)],
+        queries: &[Query<'_>],
+        steps: &[Step],
+        out: &mut [f64],
+    ) {
+        let k = queries.first().map_or(0, |q| q.k);
+        if k == 0 || last.len() < k {
+            out.fill(f64::INFINITY);
+            return;
+        }
+        // Largest over the diagonals still valid, and over all with ended ones frozen.
+        let mut worst = [0.0f64; TILE];
+        let mut guess = [0.0f64; TILE];
+        let mut alive = [0usize; TILE];
+        for &(d2, id) in last {
+            let block = &self.blocks[self.blocks.partition_point(|b| b.first_id <= id) - 1];
+            let (mut s, mut d, mut live) = (id - block.first_id, d2, true);
+            for (j, (q, step)) in queries.iter().zip(steps).enumerate() {
+                s += 1;
+                live = live
+                    && s < block.count()
+                    && (block.start_ts[s] > q.span.1 || block.end_ts[s] < q.span.0);
+                if live {
+                    let out = step.left - block.y[s - 1];
+                    let inn = step.right - block.y[s - 1 + self.m];
+                    d = d - out * out + inn * inn;
+                    worst[j] = worst[j].max(d);
+                    alive[j] += 1;
+                }
+                guess[j] = guess[j].max(d);
+            }
+        }
+        for (j, (b, step)) in out.iter_mut().zip(steps).enumerate() {
+            *b = if alive[j] == k {
+                worst[j] * (1.0 + 1e-9) + 1e-12 * step.qn + f64::MIN_POSITIVE
             } else {
-                cur[0] = dot(window, &y[..m]);
-                let count = cur.len();
-                for ((c, &p), (&y_old, &y_new)) in cur[1..]
-                    .iter_mut()
-                    .zip(&prev[..count - 1])
-                    .zip(y[..count - 1].iter().zip(&y[m..m + count - 1]))
-                {
-                    *c = p - left * y_old + right * y_new;
-                }
-            }
-            let (lo, hi) = block.excluded(span.0, span.1);
-            for range in [0..lo, hi..block.count()] {
-                scan(
-                    qn,
-                    &block.norm2[range.clone()],
-                    &cur[range.clone()],
-                    block.first_id + range.start,
-                    top,
-                );
-            }
+                guess[j] * HINT_SLACK + 1e-12 * step.qn + f64::MIN_POSITIVE
+            };
         }
     }
-}
 
-/// Squared distance from the dot product, clamped at 0 (rounding); the one formula of both paths.
-#[inline]
-fn distance2(qn: f64, norm2: f64, dot: f64) -> f64 {
-    let d2 = qn + norm2 - 2.0 * dot;
-    if d2 > 0.0 { d2 } else { 0.0 }
-}
-
-/// Offers reference windows `first_id..` (squared norms `norm2`, dot products `dots`) to `top`
-/// in ascending order. Blocks of [`SCAN`] distances are computed branch-free (vectorised) and
-/// only a block whose minimum beats the current k-th distance is offered one by one, so the
-/// common case costs no unpredictable branch; the result is the same as offering every window.
-fn scan(qn: f64, norm2: &[f64], dots: &[f64], first_id: usize, top: &mut TopK) {
-    const SCAN: usize = 8;
-    let mut id = first_id;
-    let mut n8 = norm2.chunks_exact(SCAN);
-    let mut d8 = dots.chunks_exact(SCAN);
-    for (n, d) in (&mut n8).zip(&mut d8) {
-        let mut d2 = [0.0; SCAN];
-        for t in 0..SCAN {
-            d2[t] = distance2(qn, n[t], d[t]);
-        }
-        let least = d2
-            .iter()
-            .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
-        if least < top.worst() {
-            for (t, &x) in d2.iter().enumerate() {
-                if x < top.worst() {
-                    top.insert(x, id + t);
-                }
-            }
-        }
-        id += SCAN;
-    }
-    for (&n, &d) in n8.remainder().iter().zip(d8.remainder()) {
-        let x = distance2(qn, n, d);
-        if x < top.worst() {
-            top.insert(x, id);
-        }
-        id += 1;
-    }
-}
-
-/// The `k` smallest squared distances seen, ascending, with reference ids.
-#[derive(Clone, Debug)]
-pub(super) struct TopK {
-    k: usize,
-    items: Vec<(f64, usize)>,
-}
-
-impl TopK {
-    fn new(k: usize) -> Self {
-        Self {
+    /// Queries `u0..u0 + out.len()` (at most [`TILE`], none an anchor) of the column `z` with
+    /// row timestamps `ts`, one reference block at a time: the block's products stay in the
+    /// L1 cache while every query of the tile advances them. The same operations as
+    /// [`Reference::query`] one query after the other, so the same bits; if any list ends short
+    /// of its bound, the tile is redone query by query (which rescans).
+    fn query_tile(
+        &self,
+        dots: &mut Dots,
+        column: (&[f64], &[Timestamp]),
+        u0: usize,
+        k: usize,
+        out: &mut [Option<TopK>],
+    ) {
+        pulp::Arch::new().dispatch(TileOp {
+            reference: self,
+            dots,
+            column,
+            u0,
             k,
-            items: Vec::with_capacity(k),
-        }
+            out,
+        });
     }
 
-    #[inline]
-    fn worst(&self) -> f64 {
-        if self.items.len() < self.k {
-            f64::INFINITY
+    /// The body of [`Reference::query_tile`], inlined into each dispatched version.
+    #[expect(
+        clippy::inline_always,
+        reason = "must inline into pulp's target-feature context to be vectorised for it"
+    )]
+    #[inline(always)]
+    fn tile_inline(
+        &self,
+        dots: &mut Dots,
+        column: (&[f64], &[Timestamp]),
+        u0: usize,
+        k: usize,
+        out: &mut [Option<TopK>],
+    ) {
+        let (z, ts) = column;
+        let m = self.m;
+        let n = out.len().min(TILE);
+        let queries: Vec<Query<'_>> = (u0..u0 + n).map(|u| Query::of(z, ts, u, m, k)).collect();
+        let steps: Vec<Step> = queries
+            .iter()
+            .map(|q| Step {
+                left: q.left,
+                right: q.window[m - 1],
+                qn: dot(q.window, q.window),
+            })
+            .collect();
+        let mut bounds = [0.0; TILE];
+        self.bounds(&dots.last, &queries, &steps, &mut bounds[..n]);
+        let mut tops: Vec<TopK> = bounds[..n].iter().map(|&b| TopK::new(k, b)).collect();
+        let [sa, sb] = &mut dots.scratch;
+        for (block, (base, fin)) in self
+            .blocks
+            .iter()
+            .zip(dots.cur.iter().zip(dots.prev.iter_mut()))
+        {
+            let count = block.count();
+            let (sa, sb) = (&mut sa[..count], &mut sb[..count]);
+            for j in 0..n {
+                let (src, dst): (&[f64], &mut [f64]) = match (j, j + 1 == n) {
+                    (0, true) => (base, fin),
+                    (0, false) => (base, sa),
+                    (_, last) => {
+                        let (src, dst) = if j % 2 == 1 {
+                            (&*sa, &mut *sb)
+                        } else {
+                            (&*sb, &mut *sa)
+                        };
+                        (src, if last { &mut **fin } else { dst })
+                    }
+                };
+                self.advance_block(block, dst, src, &queries[j], steps[j], &mut tops[j]);
+            }
+        }
+        if tops.iter().all(TopK::complete) {
+            std::mem::swap(&mut dots.cur, &mut dots.prev);
+            dots.last.clear();
+            dots.last.extend_from_slice(tops[n - 1].items());
+            for (slot, top) in out.iter_mut().zip(tops) {
+                *slot = Some(top);
+            }
         } else {
-            self.items[self.k - 1].0
+            // `dots` still holds the state before the tile.
+            for (slot, q) in out.iter_mut().zip(&queries) {
+                *slot = Some(self.query(dots, q));
+            }
         }
-    }
-
-    fn insert(&mut self, d2: f64, id: usize) {
-        let at = self.items.partition_point(|&(d, _)| d <= d2);
-        if self.items.len() == self.k {
-            self.items.pop();
-        }
-        self.items.insert(at, (d2, id));
-    }
-
-    /// `(distance, reference id)` of the neighbours, nearest first (fewer than `k` only when
-    /// the reference has fewer non-overlapping windows).
-    pub(super) fn neighbours(&self) -> impl Iterator<Item = (f64, usize)> + '_ {
-        self.items.iter().map(|&(d2, id)| (d2.sqrt(), id))
-    }
-
-    /// Distance to the farthest kept neighbour (the k-th), NaN when there is none.
-    pub(super) fn kth_distance(&self) -> f64 {
-        self.items.last().map_or(f64::NAN, |&(d2, _)| d2.sqrt())
     }
 }
 
-/// Dot products of the current query with every reference window (and the previous query's).
+/// One query window: its values, the value just before it (`left`, leaving the window), its
+/// index `u` since the start, its time span and the number of neighbours wanted.
+#[derive(Clone, Copy, Debug)]
+struct Query<'a> {
+    window: &'a [f64],
+    left: f64,
+    u: usize,
+    span: (Timestamp, Timestamp),
+    k: usize,
+}
+
+impl<'a> Query<'a> {
+    /// The window of `m` rows starting at row `u` of a standardised column.
+    fn of(z: &'a [f64], ts: &[Timestamp], u: usize, m: usize, k: usize) -> Self {
+        Self {
+            window: &z[u..u + m],
+            left: if u == 0 { 0.0 } else { z[u - 1] },
+            u,
+            span: (ts[u], ts[u + m - 1]),
+            k,
+        }
+    }
+}
+
+/// [`Reference::tile_inline`] as a `pulp` operation.
+struct TileOp<'a> {
+    reference: &'a Reference,
+    dots: &'a mut Dots,
+    column: (&'a [f64], &'a [Timestamp]),
+    u0: usize,
+    k: usize,
+    out: &'a mut [Option<TopK>],
+}
+
+impl WithSimd for TileOp<'_> {
+    type Output = ();
+
+    #[expect(
+        clippy::inline_always,
+        reason = "the tile must inline into pulp's target-feature context"
+    )]
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        self.reference
+            .tile_inline(self.dots, self.column, self.u0, self.k, self.out);
+    }
+}
+
+/// [`Reference::query_inline`] as a `pulp` operation.
+struct QueryOp<'a> {
+    reference: &'a Reference,
+    dots: &'a mut Dots,
+    query: &'a Query<'a>,
+}
+
+impl WithSimd for QueryOp<'_> {
+    type Output = TopK;
+
+    #[expect(
+        clippy::inline_always,
+        reason = "the query must inline into pulp's target-feature context"
+    )]
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> TopK {
+        self.reference.query_inline(self.dots, self.query)
+    }
+}
+
+/// Dot products of the current query with every reference window (and the previous query's),
+/// and the previous query's neighbours (the next bound guess; none at first).
 #[derive(Clone, Debug)]
 struct Dots {
     cur: Vec<Vec<f64>>,
     prev: Vec<Vec<f64>>,
+    last: Vec<(f64, usize)>,
+    /// Intermediate products of a tile (block length).
+    scratch: [Vec<f64>; 2],
 }
 
 impl Dots {
@@ -402,9 +609,12 @@ impl Dots {
             .iter()
             .map(|b| vec![0.0; b.count()])
             .collect();
+        let longest = cur.iter().map(Vec::len).max().unwrap_or(0);
         Self {
             prev: cur.clone(),
             cur,
+            last: Vec::new(),
+            scratch: [vec![0.0; longest], vec![0.0; longest]],
         }
     }
 }
@@ -463,17 +673,14 @@ impl QueryStream {
         let start = self.seen % m;
         let u = self.seen - m;
         let dots = self.dots.get_or_insert_with(|| Dots::new(reference));
-        let mut top = TopK::new(k);
-        let window = &self.ring[start..start + m];
-        reference.query(
-            dots,
-            window,
+        let query = Query {
+            window: &self.ring[start..start + m],
             left,
             u,
-            (self.ts[start], self.ts[start + m - 1]),
-            &mut top,
-        );
-        Some(top)
+            span: (self.ts[start], self.ts[start + m - 1]),
+            k,
+        };
+        Some(reference.query(dots, &query))
     }
 }
 
@@ -553,12 +760,62 @@ mod tests {
             match (got, &batch[i]) {
                 (None, None) => {}
                 (Some(a), Some(b)) => {
-                    assert_eq!(a.items.len(), b.items.len());
-                    for (p, q) in a.items.iter().zip(&b.items) {
+                    assert_eq!(a.items().len(), b.items().len());
+                    for (p, q) in a.items().iter().zip(b.items()) {
                         assert_eq!((p.0.to_bits(), p.1), (q.0.to_bits(), q.1));
                     }
                 }
                 _ => panic!("row {i}: warm-up differs"),
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_bound_guesses_still_give_the_exact_lists() {
+        let train = seasonal_values(3000, 40, 0.3, 1);
+        let test = seasonal_values(400, 40, 0.3, 2);
+        let reference = Reference::fit(&train, &stamps(3000, 0), 16, 1000, 5).unwrap();
+        let ts = stamps(400, 9000);
+        let z: Vec<f64> = test.iter().map(|&v| reference.scale.apply(v)).collect();
+        let mut stream = QueryStream::new();
+        let want: Vec<Option<TopK>> = test
+            .iter()
+            .zip(&ts)
+            .map(|(&x, &t)| stream.push(&reference, x, t, 5))
+            .collect();
+        let key = |t: &TopK| -> Vec<(u64, usize)> {
+            t.items().iter().map(|&(d, i)| (d.to_bits(), i)).collect()
+        };
+        // Bounds far too small (every list ends short: single queries rescan, tiles are
+        // redone), then far too large: the lists never change.
+        for fake in [-1e9, 1e9] {
+            let mut dots = Dots::new(&reference);
+            let first = reference.query(&mut dots, &Query::of(&z, &ts, 0, 16, 5));
+            assert_eq!(key(&first), key(want[15].as_ref().unwrap()));
+            let mut u = 1;
+            while u + 16 <= z.len() {
+                for item in &mut dots.last {
+                    item.0 = fake;
+                }
+                let got = if u % 2 == 0 {
+                    vec![Some(
+                        reference.query(&mut dots, &Query::of(&z, &ts, u, 16, 5)),
+                    )]
+                } else {
+                    let mut out = vec![None; TILE.min(z.len() - 15 - u)];
+                    reference.query_tile(&mut dots, (&z, &ts), u, 5, &mut out);
+                    out
+                };
+                for (j, g) in got.iter().enumerate() {
+                    let w = want[u + j + 15].as_ref().unwrap();
+                    assert_eq!(
+                        key(g.as_ref().unwrap()),
+                        key(w),
+                        "query {} fake {fake}",
+                        u + j
+                    );
+                }
+                u += got.len();
             }
         }
     }

@@ -19,6 +19,7 @@ pub mod external;
 mod hbos;
 mod hst;
 mod iforest;
+mod knn_kernel;
 mod knn_windows;
 mod learned;
 mod matrix_profile;
@@ -42,7 +43,9 @@ pub use baseline::{ConstantScores, RandomScores};
 pub use columns::{Combine, PerColumn, Univariate};
 pub use hst::HalfSpaceTrees;
 pub use iforest::IsolationForest;
-pub use learned::{DbscanDistance, KMeansDistance, OneClassSvm, PcaReconstruction, WindowDetector};
+pub use learned::{
+    DbscanDistance, KMeansDistance, OneClassSvm, PcaReconstruction, SvmSolver, WindowDetector,
+};
 pub use matrix_profile::MatrixProfile;
 pub use neural::{NeuralConfig, NeuralDetector};
 pub use persist::Persist;

@@ -14,6 +14,6 @@ pub(super) mod window;
 
 pub use dbscan::DbscanDistance;
 pub use kmeans::KMeansDistance;
-pub use ocsvm::OneClassSvm;
+pub use ocsvm::{OneClassSvm, SvmSolver};
 pub use pca::PcaReconstruction;
 pub use window::WindowDetector;

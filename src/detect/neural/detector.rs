@@ -27,6 +27,8 @@ use crate::model::{Row, Series};
 const VALIDATION_FRACTION: f64 = 0.2;
 /// Quantile of validation scores that maps to score 1.0.
 const VALIDATION_QUANTILE: f64 = 0.99;
+/// Windows scored together (the lanes of one block, see `cell.rs`).
+const SCORE_BLOCK: usize = 64;
 /// Safetensors metadata key holding the JSON header.
 const HEADER_KEY: &str = "anomdet";
 
@@ -68,14 +70,19 @@ struct Fitted {
 }
 
 impl Fitted {
-    /// Score and per-column attribution of one sample.
-    fn score(&self, sample: &[f64], scratch: &mut Scratch, attribution: &mut [f64]) -> f64 {
-        self.net.errors(sample, scratch, attribution);
+    /// Turns a sample's per-column squared errors into its attribution; returns the score.
+    fn normalise(&self, attribution: &mut [f64]) -> f64 {
         let h = &self.header;
         for (a, s) in attribution.iter_mut().zip(&h.column_scale) {
             *a /= s * h.score_scale;
         }
         attribution.iter().sum::<f64>() / attribution.len() as f64
+    }
+
+    /// Score and per-column attribution of one sample.
+    fn score(&self, sample: &[f64], scratch: &mut Scratch, attribution: &mut [f64]) -> f64 {
+        self.net.errors(sample, scratch, attribution);
+        self.normalise(attribution)
     }
 }
 
@@ -171,7 +178,9 @@ impl NeuralDetector {
             let threads = std::thread::available_parallelism()
                 .map_or(1, std::num::NonZeroUsize::get)
                 .clamp(1, 4);
-            let chunk = (rows - first).div_ceil(threads);
+            let chunk = (rows - first)
+                .div_ceil(threads)
+                .next_multiple_of(SCORE_BLOCK);
             let results: Vec<Result<(), DetectError>> = std::thread::scope(|scope| {
                 let mut handles = Vec::new();
                 let parts = scores[first..]
@@ -182,18 +191,22 @@ impl NeuralDetector {
                     let start = first + k * chunk;
                     let work = move || -> Result<(), DetectError> {
                         let mut scratch = Scratch::default();
-                        for (i, (score, a)) in
-                            out.iter_mut().zip(attr.chunks_exact_mut(d)).enumerate()
-                        {
-                            if i % 1024 == 0 && cancel.is_cancelled() {
+                        let blocks = out
+                            .chunks_mut(SCORE_BLOCK)
+                            .zip(attr.chunks_mut(SCORE_BLOCK * d));
+                        for (b, (scores, attr)) in blocks.enumerate() {
+                            if b % 16 == 0 && cancel.is_cancelled() {
                                 return Err(DetectError::Cancelled);
                             }
-                            let t = start + i;
-                            *score = fitted.score(
-                                &standardized[(t + 1 - span) * d..(t + 1) * d],
-                                &mut scratch,
-                                a,
-                            );
+                            // Window of row t starts at row t + 1 - span.
+                            let first_start = start + b * SCORE_BLOCK + 1 - span;
+                            let data = &standardized[first_start * d..];
+                            fitted
+                                .net
+                                .errors_block(data, d, scores.len(), &mut scratch, attr);
+                            for (score, a) in scores.iter_mut().zip(attr.chunks_exact_mut(d)) {
+                                *score = fitted.normalise(a);
+                            }
                         }
                         Ok(())
                     };
@@ -286,14 +299,17 @@ impl NeuralDetector {
             &samples[n_train * stride..]
         };
         let mut scratch = Scratch::default();
-        let mut errors = vec![0.0; shape.columns];
-        let per_sample: Vec<Vec<f64>> = validation
-            .chunks_exact(stride)
-            .map(|s| {
-                net.errors(s, &mut scratch, &mut errors);
-                errors.clone()
-            })
-            .collect();
+        let n_scored = validation.len() / stride;
+        let mut flat = vec![0.0; n_scored * shape.columns];
+        for (b, errors) in flat.chunks_mut(SCORE_BLOCK * shape.columns).enumerate() {
+            if cancel.is_cancelled() {
+                return Err(DetectError::Cancelled);
+            }
+            let n = errors.len() / shape.columns;
+            let data = &validation[b * SCORE_BLOCK * stride..];
+            net.errors_block(data, stride, n, &mut scratch, errors);
+        }
+        let per_sample: Vec<&[f64]> = flat.chunks_exact(shape.columns).collect();
         let count = per_sample.len().max(1) as f64;
         let column_scale: Vec<f64> = (0..shape.columns)
             .map(|c| (per_sample.iter().map(|e| e[c]).sum::<f64>() / count).max(1e-6))

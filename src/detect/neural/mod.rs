@@ -2,15 +2,22 @@
 //! both multivariate with per-column attribution, sharing one `Detector` implementation
 //! ([`NeuralDetector`]).
 //!
-//! Owns: every candle type (only in `train.rs`) and the safetensors format of saved models.
-//! Layout: `train.rs` (candle training), `net.rs` + `cell.rs` (the trained network as plain
-//! data, used for scoring), `detector.rs` (scaler, validation normalisation, `Detector`,
-//! `Persist`), `lstm_ae.rs` / `forecaster.rs` (registry entries).
+//! Owns: every candle type (only in `train.rs` and `fused.rs`) and the safetensors format of
+//! saved models.
+//! Layout: `train.rs` (candle training), `fused.rs` (a whole LSTM layer as one candle op with
+//! its own backward pass), `math.rs` (the lane-vectorised kernels both sides share), `net.rs` +
+//! `cell.rs` (the trained network as plain data, used for scoring), `detector.rs` (scaler,
+//! validation normalisation, `Detector`, `Persist`), `lstm_ae.rs` / `forecaster.rs` (registry
+//! entries).
 
 mod cell;
 mod detector;
 pub(super) mod forecaster;
+mod fused;
+#[cfg(test)]
+mod fused_tests;
 pub(super) mod lstm_ae;
+mod math;
 mod net;
 mod train;
 

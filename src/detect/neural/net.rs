@@ -9,6 +9,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::cell::{Dense, Lstm, LstmState};
+use super::math::{Kernel, simd};
 
 /// Which network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +58,7 @@ pub(crate) struct Net {
     pub(crate) out: Dense,
 }
 
-/// Scratch buffers for [`Net::errors`], reused across samples.
+/// Scratch buffers for [`Net::errors_block`], reused across blocks.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scratch {
     input: Vec<f32>,
@@ -70,41 +71,106 @@ pub(crate) struct Scratch {
 impl Net {
     /// Per-column squared error of one sample (`span` scaled rows, row-major) into `errors`.
     pub(crate) fn errors(&self, sample: &[f64], scratch: &mut Scratch, errors: &mut [f64]) {
-        let (w, d) = (self.shape.window, self.shape.columns);
+        self.errors_block(sample, 0, 1, scratch, errors);
+    }
+
+    /// Per-column squared errors of `n` samples, sample `l` being
+    /// `data[l · step..][..span · columns]`, into `errors[l · columns..][..columns]`. Each
+    /// sample's errors have the same bits as [`Net::errors`] of that sample alone (see
+    /// `cell.rs`).
+    pub(crate) fn errors_block(
+        &self,
+        data: &[f64],
+        step: usize,
+        n: usize,
+        scratch: &mut Scratch,
+        errors: &mut [f64],
+    ) {
+        simd(ErrorsBlock {
+            net: self,
+            data,
+            step,
+            n,
+            scratch,
+            errors,
+        });
+    }
+}
+
+/// [`Net::errors_block`] as one `simd` dispatch.
+struct ErrorsBlock<'a> {
+    net: &'a Net,
+    data: &'a [f64],
+    step: usize,
+    n: usize,
+    scratch: &'a mut Scratch,
+    errors: &'a mut [f64],
+}
+
+impl Kernel for ErrorsBlock<'_> {
+    type Output = ();
+
+    #[expect(
+        clippy::inline_always,
+        reason = "must inline into the AVX2-dispatched caller to be compiled for it"
+    )]
+    #[inline(always)]
+    fn run(self) {
+        let Self {
+            net: this,
+            data,
+            step,
+            n,
+            scratch,
+            errors,
+        } = self;
+        let (w, d) = (this.shape.window, this.shape.columns);
+        let sample = |l: usize| &data[l * step..][..this.shape.span() * d];
+        // Lane matrix of the inputs: feature i, step t, sample l at [i][t · n + l].
         scratch.input.clear();
-        scratch.input.extend(sample.iter().map(|&v| v as f32));
-        scratch.y.clear();
-        scratch.y.resize(d, 0.0);
-        errors.fill(0.0);
-        self.enc.run(&scratch.input[..w * d], &mut scratch.enc);
-        match &self.dec {
+        scratch.input.resize(d * w * n, 0.0);
+        for l in 0..n {
+            for (t, row) in sample(l)[..w * d].chunks_exact(d).enumerate() {
+                for (i, &v) in row.iter().enumerate() {
+                    scratch.input[i * w * n + t * n + l] = v as f32;
+                }
+            }
+        }
+        errors[..n * d].fill(0.0);
+        this.enc.run(&scratch.input, w, n, &mut scratch.enc);
+        match &this.dec {
             None => {
-                self.out.forward(&scratch.enc.h, &mut scratch.y);
-                for ((e, y), x) in errors.iter_mut().zip(&scratch.y).zip(&sample[w * d..]) {
-                    *e = (f64::from(*y) - x).powi(2);
+                this.out.forward(&scratch.enc.h, n, &mut scratch.y);
+                for l in 0..n {
+                    let target = &sample(l)[w * d..];
+                    for (c, (e, x)) in errors[l * d..][..d].iter_mut().zip(target).enumerate() {
+                        *e = (f64::from(scratch.y[c * n + l]) - x).powi(2);
+                    }
                 }
             }
             Some(dec) => {
-                scratch.proj.clear();
-                scratch.proj.resize(4 * dec.hidden, 0.0);
-                dec.project(&scratch.enc.h, &mut scratch.proj);
-                dec.start(&mut scratch.dec);
-                let steps = if self.shape.last_only { 1 } else { w };
+                dec.project(&scratch.enc.h, n, n, &mut scratch.proj);
+                dec.start(n, &mut scratch.dec);
+                let steps = if this.shape.last_only { 1 } else { w };
                 for s in 0..steps {
-                    dec.step_projected(&scratch.proj, &mut scratch.dec);
-                    self.out.forward(&scratch.dec.h, &mut scratch.y);
-                    let row = &sample[(w - 1 - s) * d..(w - s) * d];
-                    for ((e, y), x) in errors.iter_mut().zip(&scratch.y).zip(row) {
-                        *e += (f64::from(*y) - x).powi(2);
+                    dec.step_projected(&scratch.proj, n, &mut scratch.dec);
+                    this.out.forward(&scratch.dec.h, n, &mut scratch.y);
+                    for l in 0..n {
+                        let row = &sample(l)[(w - 1 - s) * d..(w - s) * d];
+                        for (c, (e, x)) in errors[l * d..][..d].iter_mut().zip(row).enumerate() {
+                            *e += (f64::from(scratch.y[c * n + l]) - x).powi(2);
+                        }
                     }
                 }
-                for e in errors.iter_mut() {
+                for e in &mut errors[..n * d] {
                     *e /= steps as f64;
                 }
             }
         }
     }
+}
 
+impl Net {
     /// The weights as named `(shape, values)` tensors.
     pub(crate) fn tensors(&self) -> Vec<(String, Vec<usize>, &[f32])> {
         fn lstm<'a>(out: &mut Vec<(String, Vec<usize>, &'a [f32])>, prefix: &str, cell: &'a Lstm) {

@@ -1,18 +1,22 @@
 //! Training with candle (CPU): the same networks as [`super::net::Net`], written with candle
-//! tensors so that autograd and `AdamW` do the work, then copied out into a plain `Net`.
+//! tensors so that autograd and `AdamW` do the work, then copied out into a plain `Net`. Each
+//! LSTM layer is one fused candle op with its own backward pass (`fused.rs`); the dense head
+//! and the loss are ordinary candle ops.
 //!
 //! Determinism: weights are initialised from a seeded `ChaCha8Rng` (candle's own CPU RNG cannot
-//! be seeded), mini-batches are shuffled with the same RNG, and candle's CPU kernels split work
-//! by output element only, so the same seed gives the same weights (tested).
+//! be seeded), mini-batches are shuffled with the same RNG, the fused op is single-threaded and
+//! candle's CPU kernels split work by output element only, so the same seed gives the same
+//! weights (tested).
 //! Cancellation is checked before every mini-batch; progress counts finished epochs.
 
-use candle_core::{DType, Device, IndexOp as _, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer as _, ParamsAdamW};
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
 use super::cell::{Dense, Lstm};
+use super::fused::{LstmSpec, lstm_seq};
 use super::net::{Arch, Net, Shape};
 use crate::control::{CancelToken, Progress};
 use crate::detect::DetectError;
@@ -26,13 +30,12 @@ pub(crate) struct TrainConfig {
     pub(crate) seed: u64,
 }
 
-/// One LSTM layer's trainable variables.
+/// One LSTM layer's trainable variables: one packed `(inp + H + 1) × 4H` tensor
+/// `[W_ihᵀ; W_hhᵀ; b]` (see `fused.rs`).
 struct CellVars {
     inp: usize,
     hidden: usize,
-    w_ih: Var,
-    w_hh: Var,
-    b: Var,
+    packed: Var,
 }
 
 struct Model {
@@ -50,9 +53,15 @@ fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f32) -> Vec<f32> {
 }
 
 impl CellVars {
+    #[expect(
+        clippy::similar_names,
+        reason = "W_ih and W_hh are the LSTM literature's names"
+    )]
     fn new(rng: &mut ChaCha8Rng, inp: usize, hidden: usize) -> CResult<Self> {
         let bound = 1.0 / (hidden as f32).sqrt();
         let g = 4 * hidden;
+        let w_ih = uniform(rng, g * inp, bound);
+        let w_hh = uniform(rng, g * hidden, bound);
         // Forget-gate bias 1: the usual trick for keeping memory early in training.
         let bias: Vec<f32> = (0..g)
             .map(|k| {
@@ -63,63 +72,71 @@ impl CellVars {
                 }
             })
             .collect();
+        let plain = Lstm {
+            inp,
+            hidden,
+            w_ih,
+            w_hh,
+            b: bias,
+        };
         Ok(Self {
             inp,
             hidden,
-            w_ih: Var::from_vec(uniform(rng, g * inp, bound), (g, inp), &Device::Cpu)?,
-            w_hh: Var::from_vec(uniform(rng, g * hidden, bound), (g, hidden), &Device::Cpu)?,
-            b: Var::from_vec(bias, g, &Device::Cpu)?,
+            packed: Var::from_vec(pack(&plain), (inp + hidden + 1, g), &Device::Cpu)?,
         })
     }
 
-    fn vars(&self) -> [Var; 3] {
-        [self.w_ih.clone(), self.w_hh.clone(), self.b.clone()]
-    }
-
-    /// One step from the input projection `proj` (B × 4H) and state `(h, c)`.
-    #[expect(
-        clippy::many_single_char_names,
-        reason = "gate names i, f, g, o, h, c follow the LSTM literature"
-    )]
-    fn step(&self, proj: &Tensor, h: &Tensor, c: &Tensor) -> CResult<(Tensor, Tensor)> {
-        let n = self.hidden;
-        let gates = (proj + h.matmul(&self.w_hh.as_tensor().t()?)?)?;
-        let sig = candle_nn::ops::sigmoid(&gates)?;
-        let i = sig.narrow(1, 0, n)?;
-        let f = sig.narrow(1, n, n)?;
-        let g = gates.narrow(1, 2 * n, n)?.tanh()?;
-        let o = sig.narrow(1, 3 * n, n)?;
-        let c = ((f * c)? + (i * g)?)?;
-        let h = (o * c.tanh()?)?;
-        Ok((h, c))
-    }
-
-    /// Runs over `xs` (B × T × inp); returns the last hidden state.
-    fn run(&self, xs: &Tensor) -> CResult<Tensor> {
-        let (b, t, inp) = xs.dims3()?;
-        let proj = xs
-            .reshape((b * t, inp))?
-            .matmul(&self.w_ih.as_tensor().t()?)?
-            .broadcast_add(self.b.as_tensor())?
-            .reshape((b, t, 4 * self.hidden))?;
-        let mut h = Tensor::zeros((b, self.hidden), DType::F32, &Device::Cpu)?;
-        let mut c = h.clone();
-        for s in 0..t {
-            (h, c) = self.step(&proj.i((.., s, ..))?, &h, &c)?;
+    fn spec(&self, repeat: Option<usize>, all_steps: bool) -> LstmSpec {
+        LstmSpec {
+            inp: self.inp,
+            hidden: self.hidden,
+            repeat,
+            all_steps,
         }
-        Ok(h)
     }
 
     fn to_plain(&self) -> CResult<Lstm> {
-        let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
-        Ok(Lstm {
-            inp: self.inp,
-            hidden: self.hidden,
-            w_ih: flat(&self.w_ih)?,
-            w_hh: flat(&self.w_hh)?,
-            b: flat(&self.b)?,
-        })
+        let packed = self.packed.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        Ok(unpack(self.inp, self.hidden, &packed))
     }
+}
+
+/// `[W_ihᵀ; W_hhᵀ; b]` of a layer, row-major `(inp + H + 1) × 4H`.
+fn pack(cell: &Lstm) -> Vec<f32> {
+    let (inp, h) = (cell.inp, cell.hidden);
+    let g = 4 * h;
+    let mut packed = vec![0.0f32; (inp + h + 1) * g];
+    for j in 0..g {
+        for i in 0..inp {
+            packed[i * g + j] = cell.w_ih[j * inp + i];
+        }
+        for k in 0..h {
+            packed[(inp + k) * g + j] = cell.w_hh[j * h + k];
+        }
+        packed[(inp + h) * g + j] = cell.b[j];
+    }
+    packed
+}
+
+/// The inverse of [`pack`].
+fn unpack(inp: usize, h: usize, packed: &[f32]) -> Lstm {
+    let g = 4 * h;
+    let mut cell = Lstm {
+        inp,
+        hidden: h,
+        w_ih: vec![0.0; g * inp],
+        w_hh: vec![0.0; g * h],
+        b: packed[(inp + h) * g..(inp + h + 1) * g].to_vec(),
+    };
+    for j in 0..g {
+        for i in 0..inp {
+            cell.w_ih[j * inp + i] = packed[i * g + j];
+        }
+        for k in 0..h {
+            cell.w_hh[j * h + k] = packed[(inp + k) * g + j];
+        }
+    }
+    cell
 }
 
 impl Model {
@@ -144,9 +161,9 @@ impl Model {
     }
 
     fn vars(&self) -> Vec<Var> {
-        let mut vars = self.enc.vars().to_vec();
+        let mut vars = vec![self.enc.packed.clone()];
         if let Some(dec) = &self.dec {
-            vars.extend(dec.vars());
+            vars.push(dec.packed.clone());
         }
         vars.extend([self.out_w.clone(), self.out_b.clone()]);
         vars
@@ -159,27 +176,18 @@ impl Model {
 
     /// Mean squared error of a batch: `input` B × w × d; `target` B × w × d (autoencoder,
     /// reversed window) or B × d (forecaster).
-    #[expect(
-        clippy::many_single_char_names,
-        reason = "b, w, d, h, c: batch, window, width, LSTM state"
-    )]
     fn loss(&self, input: &Tensor, target: &Tensor) -> CResult<Tensor> {
-        let code = self.enc.run(input)?;
+        let code = lstm_seq(
+            input,
+            self.enc.packed.as_tensor(),
+            self.enc.spec(None, false),
+        )?;
         let pred = match &self.dec {
             None => self.dense(&code)?,
             Some(dec) => {
                 let (b, w, d) = input.dims3()?;
-                let proj = code
-                    .matmul(&dec.w_ih.as_tensor().t()?)?
-                    .broadcast_add(dec.b.as_tensor())?;
-                let mut h = Tensor::zeros((b, dec.hidden), DType::F32, &Device::Cpu)?;
-                let mut c = h.clone();
-                let mut hs = Vec::with_capacity(w);
-                for _ in 0..w {
-                    (h, c) = dec.step(&proj, &h, &c)?;
-                    hs.push(h.clone());
-                }
-                let hs = Tensor::stack(&hs, 1)?.reshape((b * w, dec.hidden))?;
+                let hs = lstm_seq(&code, dec.packed.as_tensor(), dec.spec(Some(w), true))?;
+                let hs = hs.reshape((b * w, dec.hidden))?;
                 self.dense(&hs)?.reshape((b, w, d))?
             }
         };
