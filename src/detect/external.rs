@@ -311,7 +311,17 @@ impl Process {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let status = match self.child.try_wait() {
+        // Closing its pipes comes just before the exit status is ready: poll it a moment
+        // longer (up to 500 ms) so a crash is reported with its status, even on a busy machine.
+        let mut polled = self.child.try_wait();
+        for _ in 0..100 {
+            if !matches!(polled, Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            polled = self.child.try_wait();
+        }
+        let status = match polled {
             Ok(Some(status)) => format!("exited with {status}"),
             Ok(None) => "still running".to_owned(),
             Err(e) => format!("status unknown ({e})"),
