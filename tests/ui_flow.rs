@@ -20,16 +20,17 @@ use anomdet::storage::DatasetId;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-fn harness(engine: Engine) -> Harness<'static, App> {
+/// The whole app over `engine` in a 1500 × 950 window (shared by the workflow UI tests).
+pub(crate) fn harness(engine: Engine) -> Harness<'static, App> {
     Harness::builder()
         .with_size([1500.0, 950.0])
         .build_eframe(move |_cc| App::new_for_test(engine))
 }
 
-/// Steps frames until `done` holds; panics with `what` after about ten seconds.
+/// Steps frames until `done` holds; panics with `what` after about twenty seconds.
 #[track_caller]
-fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
-    for _ in 0..2000 {
+pub(crate) fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    for _ in 0..4000 {
         harness.step();
         if done(harness.state()) {
             harness.step();

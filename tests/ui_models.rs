@@ -3,37 +3,12 @@
 //! saved model in batch (the run opens under the plot) and as a stream in the Watch step,
 //! then delete it. Everything is clicked by label; the app's workers are real threads.
 
-use std::time::Duration;
-
-use anomdet::app::App;
 use anomdet::app::state::WorkflowTab;
 use anomdet::app::watch::LiveStatus;
 use anomdet::engine::Engine;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-fn harness(engine: Engine) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1500.0, 950.0])
-        .build_eframe(move |_cc| App::new_for_test(engine))
-}
-
-/// Steps frames until `done` holds; panics with `what` after about twenty seconds.
-#[track_caller]
-fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
-    for _ in 0..4000 {
-        harness.step();
-        if done(harness.state()) {
-            harness.step();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!(
-        "timed out waiting for: {what} (last error: {:?})",
-        harness.state().last_error()
-    );
-}
+use crate::ui_flow::{harness, step_until};
 
 #[test]
 fn a_model_is_fitted_saved_run_streamed_and_deleted_from_the_models_tab() {

@@ -21,11 +21,7 @@ use anomdet::stream::ManualClock;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
-fn harness(engine: Engine) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1500.0, 950.0])
-        .build_eframe(move |_cc| App::new_for_test(engine))
-}
+use crate::ui_flow::harness;
 
 /// Steps frames until `done` holds; panics with `what` after about ten seconds.
 #[track_caller]
