@@ -303,19 +303,13 @@ impl Process {
 
     /// Exit status (if it has exited) and the end of its stderr, for messages.
     fn post_mortem(&mut self) -> String {
-        // Give a dying program a moment (up to 500 ms) so that its status and last words are
-        // in: the stderr thread ends at EOF.
-        for _ in 0..100 {
-            if self.threads.get(1).is_none_or(JoinHandle::is_finished) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        // Closing its pipes comes just before the exit status is ready: poll it a moment
-        // longer (up to 500 ms) so a crash is reported with its status, even on a busy machine.
+        // Give a dying program a moment (up to 500 ms) so that its last words and its exit
+        // status are in: the stderr thread ends at EOF, and the status is ready just after
+        // the pipes close (later still on a busy machine).
         let mut polled = self.child.try_wait();
         for _ in 0..100 {
-            if !matches!(polled, Ok(None)) {
+            let stderr_done = self.threads.get(1).is_none_or(JoinHandle::is_finished);
+            if stderr_done && !matches!(polled, Ok(None)) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
