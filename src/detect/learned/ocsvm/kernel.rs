@@ -1,12 +1,14 @@
-//! RBF kernel rows of the training windows, computed on demand, and the bounded LRU cache that
-//! keeps them (libsvm's `Cache`).
+//! RBF kernel rows of the training windows, computed on demand into the solver's cache
+//! ([`super::cache`]).
 //!
 //! Why: the SMO solver only ever reads a few hundred to a few thousand of the `n` kernel rows
 //! (those of the working pairs), so building the dense `n × n` kernel first, as linfa-svm 0.8
 //! does, wastes most of the fit (10⁸ entries at 10k windows). A row is
 //! `exp(-gamma · (|xᵢ|² + |xⱼ|² - 2 xᵢ·xⱼ))`: the norms are computed once, the dot products by
 //! the vectorised block kernel of [`super::simd`], several rows at a time (a block reads each
-//! training window once for all its rows) and split by columns over rayon's threads.
+//! training window once for all its rows) and split by columns over rayon's threads. When the
+//! windows are consecutive, runs of consecutive rows come from [`super::slide`]'s recurrence
+//! instead (a run's first row directly).
 //!
 //! Rows are always full length (`n`), indexed by the original training index, so the solver's
 //! shrinking never has to permute cached rows.
@@ -14,7 +16,8 @@
 use pulp::Arch;
 use rayon::prelude::*;
 
-use super::simd::{RbfBlock, squared_norms};
+use super::simd::{RbfBlock, exp_row, squared_norms};
+use super::slide::{self, COLUMN_BLOCK, Ends, Slide, Step};
 
 /// Multiply-adds below which a block is computed on the calling thread (splitting costs more).
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
@@ -27,17 +30,27 @@ pub(super) struct RbfKernel<'a> {
     dim: usize,
     norms: Vec<f64>,
     gamma: f64,
+    /// Set when the windows are consecutive: rows in runs come from [`slide`]'s recurrence.
+    slide: Option<(Slide, Ends)>,
 }
 
 impl<'a> RbfKernel<'a> {
-    /// `x` is row-major, `n × dim` (checked by the caller).
-    pub(super) fn new(x: &'a [f64], n: usize, dim: usize, gamma: f64) -> Self {
+    /// `x` is row-major, `n × dim` (checked by the caller); `slide` says how consecutive windows
+    /// relate, when they do ([`Slide::detect`]).
+    pub(super) fn new(
+        x: &'a [f64],
+        n: usize,
+        dim: usize,
+        gamma: f64,
+        slide: Option<Slide>,
+    ) -> Self {
         Self {
             x,
             n,
             dim,
             norms: squared_norms(x, dim),
             gamma,
+            slide: slide.map(|s| (s, Ends::new(x, n, dim, s.width))),
         }
     }
 
@@ -47,22 +60,31 @@ impl<'a> RbfKernel<'a> {
     }
 
     /// Fills `out` (`rows.len() × n`, row-major) with the kernel rows `rows`.
+    #[cfg(test)]
     pub(super) fn rows_into(&self, rows: &[usize], out: &mut [f64]) {
+        self.rows_to(rows, out.chunks_mut(self.n.max(1)).collect());
+    }
+
+    /// Fills `out[k]` (`n` values each) with kernel row `rows[k]`.
+    pub(super) fn rows_to(&self, rows: &[usize], out: Vec<&mut [f64]>) {
         let n = self.n;
         if rows.is_empty() || n == 0 {
             return;
         }
         let flops = rows.len() * n * self.dim;
+        let blocks = n.div_ceil(COLUMN_BLOCK);
         let parts = if flops < PARALLEL_MIN_FLOPS {
             1
         } else {
-            rayon::current_num_threads().clamp(1, 16).min(n)
+            rayon::current_num_threads().clamp(1, 16).min(blocks)
         };
-        // Column ranges of equal width; each part gets its segment of every output row.
-        let bounds: Vec<usize> = (0..=parts).map(|p| p * n / parts).collect();
+        // Column ranges on block boundaries; each part gets its segment of every output row.
+        let bounds: Vec<usize> = (0..=parts)
+            .map(|p| (p * blocks / parts * COLUMN_BLOCK).min(n))
+            .collect();
         let mut segments: Vec<Vec<&mut [f64]>> =
             (0..parts).map(|_| Vec::with_capacity(rows.len())).collect();
-        for row in out.chunks_mut(n).take(rows.len()) {
+        for row in out.into_iter().take(rows.len()) {
             let mut rest = row;
             for (p, seg) in segments.iter_mut().enumerate() {
                 let (head, tail) = rest.split_at_mut(bounds[p + 1] - bounds[p]);
@@ -70,16 +92,14 @@ impl<'a> RbfKernel<'a> {
                 rest = tail;
             }
         }
-        let block = |(p, out): (usize, Vec<&mut [f64]>)| {
-            Arch::new().dispatch(RbfBlock {
-                x: self.x,
-                dim: self.dim,
-                norms: &self.norms,
-                gamma: self.gamma,
-                rows,
-                first_col: bounds[p],
-                out,
-            });
+        let runs = self
+            .slide
+            .as_ref()
+            .map(|_| slide::runs(rows))
+            .filter(|runs| runs.len() < rows.len());
+        let block = |(p, out): (usize, Vec<&mut [f64]>)| match &runs {
+            Some(runs) => self.slide_part(runs, bounds[p], out),
+            None => self.direct_part(rows, bounds[p], out, false),
         };
         if parts == 1 {
             segments.into_iter().enumerate().for_each(block);
@@ -87,102 +107,72 @@ impl<'a> RbfKernel<'a> {
             segments.into_par_iter().enumerate().for_each(block);
         }
     }
-}
 
-/// No slot.
-const EMPTY: u32 = u32::MAX;
-
-/// Kernel rows kept between solver iterations, least recently used evicted first, at most
-/// `capacity` rows (libsvm's `cache_size`, in bytes, divided by a row's size).
-#[derive(Debug)]
-pub(super) struct RowCache {
-    capacity: usize,
-    /// Slot of each training row, or [`EMPTY`].
-    slot_of: Vec<u32>,
-    /// Training row held by each slot.
-    owner: Vec<usize>,
-    /// Last use of each slot (a counter, higher = more recent).
-    used: Vec<u64>,
-    clock: u64,
-    /// One row per slot, allocated when the slot is first used (no up-front `capacity` rows).
-    data: Vec<Box<[f64]>>,
-    /// Rows computed so far (cache misses plus prefetched rows).
-    pub(super) computed: usize,
-}
-
-impl RowCache {
-    /// A cache of at most `bytes` (never fewer than two rows: the solver needs a pair).
-    pub(super) fn new(n: usize, bytes: usize) -> Self {
-        let row_bytes = (n * size_of::<f64>()).max(1);
-        Self {
-            capacity: (bytes / row_bytes).clamp(2, n.max(2)),
-            slot_of: vec![EMPTY; n],
-            owner: Vec::new(),
-            used: Vec::new(),
-            clock: 0,
-            data: Vec::new(),
-            computed: 0,
-        }
+    /// Rows `rows` over columns `first_col..`, each computed from the windows (kernel entries,
+    /// or squared distances when `raw`).
+    fn direct_part(&self, rows: &[usize], first_col: usize, out: Vec<&mut [f64]>, raw: bool) {
+        Arch::new().dispatch(RbfBlock {
+            x: self.x,
+            dim: self.dim,
+            norms: &self.norms,
+            gamma: self.gamma,
+            rows,
+            first_col,
+            out,
+            raw,
+        });
     }
 
-    /// Most rows it holds at once.
-    pub(super) fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// True when row `i` is cached.
-    pub(super) fn contains(&self, i: usize) -> bool {
-        self.slot_of[i] != EMPTY
-    }
-
-    /// Row `i` if cached, marking it as just used.
-    pub(super) fn get(&mut self, i: usize) -> Option<&[f64]> {
-        let slot = self.slot_of[i];
-        if slot == EMPTY {
-            return None;
-        }
-        self.clock += 1;
-        self.used[slot as usize] = self.clock;
-        Some(self.peek(slot as usize))
-    }
-
-    /// Row `i`; empty when not cached (callers [`insert`](Self::insert) first).
-    pub(super) fn row(&self, i: usize) -> &[f64] {
-        match self.slot_of[i] {
-            EMPTY => &[],
-            slot => self.peek(slot as usize),
-        }
-    }
-
-    fn peek(&self, slot: usize) -> &[f64] {
-        &self.data[slot]
-    }
-
-    /// Stores row `i` (`n` values), evicting the least recently used row other than
-    /// `keep`; the stored row counts as just used.
-    pub(super) fn insert(&mut self, i: usize, row: &[f64], keep: Option<usize>) {
-        let slot = if self.slot_of[i] != EMPTY {
-            self.slot_of[i] as usize
-        } else if self.owner.len() < self.capacity {
-            self.owner.push(i);
-            self.used.push(0);
-            self.data.push(row.into());
-            self.owner.len() - 1
-        } else {
-            let keep_slot = keep.map_or(EMPTY, |k| self.slot_of[k]);
-            let victim = (0..self.owner.len())
-                .filter(|&s| s as u32 != keep_slot)
-                .min_by_key(|&s| self.used[s])
-                .unwrap_or(0);
-            self.slot_of[self.owner[victim]] = EMPTY;
-            self.owner[victim] = i;
-            victim
+    /// Runs of consecutive rows over columns `first..`: each run's head directly, the rest by
+    /// the recurrence; `out[k]` is the segment of `rows[k]`.
+    fn slide_part(&self, runs: &[Vec<(usize, usize)>], first: usize, mut out: Vec<&mut [f64]>) {
+        let Some((slide, ends)) = &self.slide else {
+            return;
         };
-        self.slot_of[i] = slot as u32;
-        self.clock += 1;
-        self.used[slot] = self.clock;
-        if self.data[slot].as_ptr() != row.as_ptr() {
-            self.data[slot].copy_from_slice(row);
+        let len = out.first().map_or(0, |o| o.len());
+        let heads: Vec<usize> = runs
+            .iter()
+            .filter_map(|run| run.first())
+            .map(|h| h.1)
+            .collect();
+        let mut head_distances = vec![0.0; heads.len() * len];
+        self.direct_part(
+            &heads,
+            first,
+            head_distances.chunks_mut(len).collect(),
+            true,
+        );
+        let mut next = vec![0.0; len];
+        for (run, prev) in runs.iter().zip(head_distances.chunks_mut(len)) {
+            for (step, &(k, row)) in run.iter().enumerate() {
+                if step == 0 {
+                    for (o, d) in out[k].iter_mut().zip(prev.iter()) {
+                        *o = -self.gamma * d;
+                    }
+                    exp_row(out[k]);
+                    continue;
+                }
+                let x_row = &self.x[row * self.dim..(row + 1) * self.dim];
+                slide::dispatch(Step {
+                    ends,
+                    slide: *slide,
+                    row,
+                    first,
+                    prev,
+                    next: &mut next,
+                    kernel: &mut *out[k],
+                    gamma: self.gamma,
+                    direct: |j| {
+                        let other = &self.x[j * self.dim..(j + 1) * self.dim];
+                        x_row
+                            .iter()
+                            .zip(other)
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum()
+                    },
+                });
+                prev.copy_from_slice(&next);
+            }
         }
     }
 }
@@ -192,31 +182,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn evicts_least_recently_used_but_never_the_kept_row() {
-        let n = 4;
-        let mut cache = RowCache::new(n, 3 * n * 8);
-        assert_eq!(cache.capacity(), 3);
-        for i in 0..3 {
-            cache.insert(i, &[i as f64; 4], None);
-        }
-        assert!(cache.get(0).is_some());
-        cache.insert(3, &[3.0; 4], None);
-        assert!(!cache.contains(1), "row 1 was the least recently used");
-        assert_eq!(cache.row(0), &[0.0; 4]);
-        // Row 2 is now the oldest; keeping it evicts row 0 instead.
-        cache.insert(1, &[1.0; 4], Some(2));
-        assert!(cache.contains(2) && !cache.contains(0));
-        assert_eq!(cache.row(1), &[1.0; 4]);
-        assert!(cache.row(0).is_empty());
-    }
-
-    #[test]
     fn rows_split_over_threads_equal_one_block() {
         let (n, dim) = (300, 40);
         let x: Vec<f64> = (0..n * dim)
             .map(|k| ((k * 37 % 101) as f64).sqrt())
             .collect();
-        let kernel = RbfKernel::new(&x, n, dim, 0.01);
+        let kernel = RbfKernel::new(&x, n, dim, 0.01, None);
         let rows: Vec<usize> = (0..n).step_by(3).collect();
         let mut all = vec![0.0; rows.len() * n];
         kernel.rows_into(&rows, &mut all);

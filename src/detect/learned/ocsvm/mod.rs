@@ -17,8 +17,10 @@
 //! weights an RBF kernel saturates, and every window that contains a spike scores the same, so
 //! the spike's own row is not singled out; with recency weights the newest row dominates.
 
+mod cache;
 mod kernel;
 mod simd;
+mod slide;
 mod solver;
 
 use linfa::dataset::DatasetBase;
@@ -27,6 +29,7 @@ use linfa_svm::Svm;
 use ndarray::{Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
+use self::slide::Slide;
 use self::solver::{SmoError, SmoParams};
 
 use super::super::registry::DetectorEntry;
@@ -245,6 +248,7 @@ fn fit_smo(
     dim: usize,
     gamma: f64,
     nu: f64,
+    slide: Option<Slide>,
     cancel: &CancelToken,
 ) -> Result<(Vec<f64>, Vec<f64>, f64), DetectError> {
     let params = SmoParams {
@@ -252,15 +256,22 @@ fn fit_smo(
         eps: SOLVER_EPS,
         ..SmoParams::default()
     };
-    let solution = solver::solve(records, n, dim, gamma, &params, cancel).map_err(|e| match e {
-        SmoError::Cancelled => DetectError::Cancelled,
-        other => DetectError::Input {
-            detector: INFO.id,
-            message: other.to_string(),
-        },
-    })?;
+    let solution =
+        solver::solve(records, n, dim, gamma, slide, &params, cancel).map_err(|e| match e {
+            SmoError::Cancelled => DetectError::Cancelled,
+            other => DetectError::Input {
+                detector: INFO.id,
+                message: other.to_string(),
+            },
+        })?;
+    let runs = solution
+        .alpha
+        .windows(2)
+        .filter(|pair| pair[1] > 0.0 && pair[0] <= 0.0)
+        .count()
+        + usize::from(solution.alpha.first().is_some_and(|&a| a > 0.0));
     log::debug!(
-        "ocsvm: {n} windows, {} SMO iterations, {} kernel rows computed",
+        "ocsvm: {n} windows, {} SMO iterations, {} kernel rows computed, {runs} runs of support vectors",
         solution.iterations,
         solution.rows_computed
     );
@@ -341,7 +352,10 @@ impl WindowModel for SvmModel {
         };
         let nu = config.nu.clamp(1e-3, 1.0);
         let (support, coef, rho) = match config.solver {
-            SvmSolver::Smo => fit_smo(&weighted, n, dim, gamma, nu, cancel)?,
+            SvmSolver::Smo => {
+                let slide = Slide::detect(windows, n, dim, width, &weights);
+                fit_smo(&weighted, n, dim, gamma, nu, slide, cancel)?
+            }
             SvmSolver::Linfa => fit_linfa(weighted, n, dim, gamma, nu)?,
         };
         Ok(Self {

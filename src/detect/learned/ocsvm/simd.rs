@@ -87,7 +87,7 @@ const EXP_MIN: f64 = -708.0;
 /// A short tail goes through the same vector code (padded), so a value's result does not
 /// depend on its position in the slice.
 #[inline(always)]
-fn exp_in_place<S: Simd>(simd: S, xs: &mut [f64]) {
+pub(super) fn exp_in_place<S: Simd>(simd: S, xs: &mut [f64]) {
     let (head, tail) = S::as_mut_simd_f64s(xs);
     for v in head {
         *v = exp_vec(simd, *v);
@@ -101,6 +101,19 @@ fn exp_in_place<S: Simd>(simd: S, xs: &mut [f64]) {
         }
         tail.copy_from_slice(&pad[..tail.len()]);
     }
+}
+
+/// `exp` of every value in place ([`exp_in_place`] with the best instruction set of this CPU).
+pub(super) fn exp_row(xs: &mut [f64]) {
+    struct Exp<'a>(&'a mut [f64]);
+    impl WithSimd for Exp<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) {
+            exp_in_place(simd, self.0);
+        }
+    }
+    Arch::new().dispatch(Exp(xs));
 }
 
 #[inline(always)]
@@ -159,6 +172,9 @@ pub(super) struct RbfBlock<'a> {
     pub first_col: usize,
     /// One output slice per entry of `rows`, all of the same length.
     pub out: Vec<&'a mut [f64]>,
+    /// Writes the squared distances `max(0, |xᵢ|² + |xⱼ|² - 2 xᵢ·xⱼ)` instead of the kernel
+    /// entries (the start of [`super::slide`]'s recurrence).
+    pub raw: bool,
 }
 
 /// Columns per tile: a tile of training windows (32 × 100 values = 25 KB) stays in L1 while
@@ -178,12 +194,19 @@ impl WithSimd for RbfBlock<'_> {
             rows,
             first_col,
             mut out,
+            raw,
         } = self;
         let cols = out.first().map_or(0, |o| o.len());
         let window = |i: usize| &x[i * dim..(i + 1) * dim];
-        // The exponent; `exp_in_place` runs once per tile row.
+        // The exponent (or the distance when `raw`); `exp_in_place` runs once per tile row.
+        let scale = if raw { 1.0 } else { -gamma };
         let entry =
-            |i: usize, j: usize, dot: f64| -gamma * (norms[i] + norms[j] - 2.0 * dot).max(0.0);
+            |i: usize, j: usize, dot: f64| scale * (norms[i] + norms[j] - 2.0 * dot).max(0.0);
+        let finish = |row: &mut [f64]| {
+            if !raw {
+                exp_in_place(simd, row);
+            }
+        };
         for tile in (0..cols).step_by(TILE_COLS) {
             let tile_end = (tile + TILE_COLS).min(cols);
             let mut r = 0;
@@ -211,7 +234,7 @@ impl WithSimd for RbfBlock<'_> {
                         }
                     }
                     for o in &mut out[r..r + 4] {
-                        exp_in_place(simd, &mut o[tile..tile_end]);
+                        finish(&mut o[tile..tile_end]);
                     }
                     r += 4;
                 } else {
@@ -221,7 +244,7 @@ impl WithSimd for RbfBlock<'_> {
                         let j = first_col + tile + c;
                         *o = entry(i, j, dots::<S, 1, 1>(simd, a, [window(j)])[0][0]);
                     }
-                    exp_in_place(simd, &mut out[r][tile..tile_end]);
+                    finish(&mut out[r][tile..tile_end]);
                     r += 1;
                 }
             }
@@ -323,6 +346,7 @@ mod tests {
                 rows,
                 first_col: first,
                 out,
+                raw: false,
             });
             buf
         };

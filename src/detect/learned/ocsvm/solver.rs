@@ -18,7 +18,9 @@
 //! [`super::kernel`]: computed when first needed, several at a time (a miss also prefetches the
 //! rows most likely to be needed next), kept in a bounded LRU cache.
 
-use super::kernel::{RbfKernel, RowCache};
+use super::cache::RowCache;
+use super::kernel::RbfKernel;
+use super::slide::Slide;
 use crate::control::CancelToken;
 
 /// libsvm's `TAU`: the curvature used when `Qᵢᵢ + Qⱼⱼ - 2Qᵢⱼ` is not positive.
@@ -117,12 +119,15 @@ fn bound(alpha: f64) -> Bound {
 }
 
 /// Solves the one-class dual on `n` windows of `dim` values (row-major `x`) with the RBF
-/// kernel of width `gamma`.
-pub fn solve(
+/// kernel of width `gamma`. When the windows are consecutive, `slide` (from
+/// [`Slide::detect`]) lets runs of consecutive kernel rows come from the sliding recurrence of
+/// [`super::slide`].
+pub(super) fn solve(
     x: &[f64],
     n: usize,
     dim: usize,
     gamma: f64,
+    slide: Option<Slide>,
     params: &SmoParams,
     cancel: &CancelToken,
 ) -> Result<SmoSolution, SmoError> {
@@ -166,7 +171,7 @@ pub fn solve(
     if let Some(index) = x.iter().position(|v| !v.is_finite()) {
         return Err(SmoError::NonFinite { index });
     }
-    let kernel = RbfKernel::new(x, n, dim, gamma);
+    let kernel = RbfKernel::new(x, n, dim, gamma, slide);
     let mut smo = Smo::start(&kernel, params, cancel)?;
     let iterations = smo.run(cancel)?;
     let rho = smo.rho();
@@ -195,8 +200,6 @@ struct Smo<'k> {
     /// Indices not shrunk, increasing.
     active: Vec<usize>,
     unshrink: bool,
-    /// Scratch for computed rows.
-    scratch: Vec<f64>,
 }
 
 impl<'k> Smo<'k> {
@@ -228,19 +231,17 @@ impl<'k> Smo<'k> {
             g_bar: vec![0.0; n],
             active: (0..n).collect(),
             unshrink: false,
-            scratch: Vec::new(),
         };
         let nonzero: Vec<usize> = (0..n).filter(|&i| smo.alpha[i] > 0.0).collect();
         // Blocks of 64 rows: large enough for the block kernel, small enough for the cache.
-        for block in nonzero.chunks(64) {
+        for block in nonzero.chunks(64.min(smo.cache.capacity())) {
             if cancel.is_cancelled() {
                 return Err(SmoError::Cancelled);
             }
-            smo.scratch.resize(block.len() * n, 0.0);
-            kernel.rows_into(block, &mut smo.scratch);
+            kernel.rows_to(block, smo.cache.claim(block, None));
             smo.cache.computed += block.len();
-            for (&i, row) in block.iter().zip(smo.scratch.chunks_exact(n)) {
-                let a = smo.alpha[i];
+            for &i in block {
+                let (a, row) = (smo.alpha[i], smo.cache.row(i));
                 for (g, q) in smo.g.iter_mut().zip(row) {
                     *g += a * q;
                 }
@@ -249,7 +250,6 @@ impl<'k> Smo<'k> {
                         *g += q;
                     }
                 }
-                smo.cache.insert(i, row, None);
             }
         }
         Ok(smo)
@@ -261,16 +261,11 @@ impl<'k> Smo<'k> {
         if self.cache.get(i).is_some() {
             return;
         }
-        let n = self.kernel.len();
         let mut rows = self.prefetch_candidates(i, keep, upward);
-        rows.push(i);
-        self.scratch.resize(rows.len() * n, 0.0);
-        self.kernel.rows_into(&rows, &mut self.scratch);
-        self.cache.computed += rows.len();
         // `i` goes last, so it is the most recently used row.
-        for (&r, row) in rows.iter().zip(self.scratch.chunks_exact(n)) {
-            self.cache.insert(r, row, keep);
-        }
+        rows.push(i);
+        self.kernel.rows_to(&rows, self.cache.claim(&rows, keep));
+        self.cache.computed += rows.len();
     }
 
     /// Uncached active rows likely to be a working-set member soon: for an upward miss (the

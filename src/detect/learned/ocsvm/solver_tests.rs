@@ -50,7 +50,16 @@ fn params(nu: f64, eps: f64) -> SmoParams {
 fn same_support_vectors_and_decision_values_as_linfa() {
     let (n, dim, gamma, nu) = (160, 6, 0.15, 0.1);
     let x = points(n, dim, 1);
-    let ours = solve(&x, n, dim, gamma, &params(nu, 1e-9), &CancelToken::new()).unwrap();
+    let ours = solve(
+        &x,
+        n,
+        dim,
+        gamma,
+        None,
+        &params(nu, 1e-9),
+        &CancelToken::new(),
+    )
+    .unwrap();
     let dataset = DatasetBase::from(Array2::from_shape_vec((n, dim), x.clone()).unwrap());
     let linfa = Svm::<f64, Pr>::params()
         .nu_weight(nu)
@@ -78,7 +87,7 @@ fn kkt_conditions_hold_at_the_solution() {
             shrinking,
             ..params(nu, eps)
         };
-        let sol = solve(&data, n, dim, gamma, &settings, &CancelToken::new()).unwrap();
+        let sol = solve(&data, n, dim, gamma, None, &settings, &CancelToken::new()).unwrap();
         let sum: f64 = sol.alpha.iter().sum();
         assert!((sum - nu * n as f64).abs() < 1e-9, "Σα = {sum}");
         assert!(sol.alpha.iter().all(|&a| (0.0..=1.0).contains(&a)));
@@ -112,14 +121,23 @@ fn kkt_conditions_hold_at_the_solution() {
 fn a_tiny_cache_gives_the_same_solution_as_an_unlimited_one() {
     let (n, dim, gamma, nu) = (400, 8, 0.1, 0.05);
     let x = points(n, dim, 4);
-    let big = solve(&x, n, dim, gamma, &params(nu, 1e-3), &CancelToken::new()).unwrap();
+    let big = solve(
+        &x,
+        n,
+        dim,
+        gamma,
+        None,
+        &params(nu, 1e-3),
+        &CancelToken::new(),
+    )
+    .unwrap();
     for prefetch in [1, 4] {
         let tiny = SmoParams {
             cache_bytes: 3 * n * 8,
             prefetch,
             ..params(nu, 1e-3)
         };
-        let small = solve(&x, n, dim, gamma, &tiny, &CancelToken::new()).unwrap();
+        let small = solve(&x, n, dim, gamma, None, &tiny, &CancelToken::new()).unwrap();
         assert_eq!(small.alpha, big.alpha, "prefetch {prefetch}");
         assert_eq!(small.rho.to_bits(), big.rho.to_bits());
         assert_eq!(small.iterations, big.iterations);
@@ -139,7 +157,7 @@ fn shrinking_does_not_change_the_model() {
             shrinking,
             ..params(nu, 1e-7)
         };
-        solve(&x, n, dim, gamma, &p, &CancelToken::new()).unwrap()
+        solve(&x, n, dim, gamma, None, &p, &CancelToken::new()).unwrap()
     };
     let (on, off) = (solve_with(true), solve_with(false));
     for p in x.chunks_exact(dim).step_by(7) {
@@ -153,7 +171,7 @@ fn shrinking_does_not_change_the_model() {
 fn bad_input_is_an_error() {
     let x = points(10, 3, 6);
     let cancel = CancelToken::new();
-    let run = |x: &[f64], n, dim, gamma, p: &SmoParams| solve(x, n, dim, gamma, p, &cancel);
+    let run = |x: &[f64], n, dim, gamma, p: &SmoParams| solve(x, n, dim, gamma, None, p, &cancel);
     for nu in [0.0, -0.1, 1.5, f64::NAN] {
         assert!(
             matches!(
@@ -203,7 +221,7 @@ fn bad_input_is_an_error() {
     let cancelled = CancelToken::new();
     cancelled.cancel();
     assert!(matches!(
-        solve(&x, 10, 3, 0.1, &params(0.5, 1e-3), &cancelled),
+        solve(&x, 10, 3, 0.1, None, &params(0.5, 1e-3), &cancelled),
         Err(SmoError::Cancelled)
     ));
 }
@@ -212,9 +230,27 @@ fn bad_input_is_an_error() {
 fn nu_one_keeps_every_window_and_tiny_nu_one_fraction() {
     let (n, dim) = (50, 3);
     let x = points(n, dim, 7);
-    let all = solve(&x, n, dim, 0.2, &params(1.0, 1e-3), &CancelToken::new()).unwrap();
+    let all = solve(
+        &x,
+        n,
+        dim,
+        0.2,
+        None,
+        &params(1.0, 1e-3),
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert!(all.alpha.iter().all(|&a| (a - 1.0).abs() < 1e-12));
-    let few = solve(&x, n, dim, 0.2, &params(0.01, 1e-3), &CancelToken::new()).unwrap();
+    let few = solve(
+        &x,
+        n,
+        dim,
+        0.2,
+        None,
+        &params(0.01, 1e-3),
+        &CancelToken::new(),
+    )
+    .unwrap();
     let sum: f64 = few.alpha.iter().sum();
     assert!((sum - 0.5).abs() < 1e-12, "Σα = {sum}");
 }
