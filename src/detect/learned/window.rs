@@ -190,7 +190,19 @@ pub trait WindowModel:
 
     /// Anomaly score of one window (higher = more anomalous, finite).
     fn score(&self, window: &[f64]) -> f64;
+
+    /// [`score`](Self::score) of each of `windows` into `out` (same length), bit for bit.
+    /// Batch scoring hands windows over in blocks so that a model whose scoring reads a large
+    /// state per window (the SVM's support vectors) can read it once per block instead.
+    fn score_many(&self, windows: &[&[f64]], out: &mut [f64]) {
+        for (window, score) in windows.iter().zip(out) {
+            *score = self.score(window);
+        }
+    }
 }
+
+/// Windows per [`WindowModel::score_many`] call in batch scoring.
+const SCORE_BLOCK: usize = 64;
 
 /// Fitted state shared by every window detector (what [`Persist`] saves).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -295,8 +307,9 @@ impl<M: WindowModel> Detector for WindowDetector<M> {
         Ok(fitted.model.score(&self.buf))
     }
 
-    /// Scores the windows on up to four threads; each window goes through the same
-    /// [`WindowModel::score`] as `update`, so batch and streaming scores are bit-identical.
+    /// Scores the windows on up to four threads, in blocks through
+    /// [`WindowModel::score_many`], which gives the bits [`WindowModel::score`] gives `update`,
+    /// so batch and streaming scores are identical.
     fn score_series(
         &mut self,
         series: &Series,
@@ -332,12 +345,18 @@ impl<M: WindowModel> Detector for WindowDetector<M> {
                     .map(|(k, out)| {
                         let start = first + k * chunk;
                         let work = move || -> Result<(), DetectError> {
-                            for (i, score) in out.iter_mut().enumerate() {
-                                if i % CANCEL_CHECK_ROWS == 0 && cancel.is_cancelled() {
+                            let mut views: Vec<&[f64]> = Vec::with_capacity(SCORE_BLOCK);
+                            for (b, block) in out.chunks_mut(SCORE_BLOCK).enumerate() {
+                                let i = b * SCORE_BLOCK;
+                                if i % CANCEL_CHECK_ROWS < SCORE_BLOCK && cancel.is_cancelled() {
                                     return Err(DetectError::Cancelled);
                                 }
-                                let t = start + i;
-                                *score = model.score(&standardized[(t + 1 - w) * d..(t + 1) * d]);
+                                views.clear();
+                                views.extend(
+                                    (start + i..start + i + block.len())
+                                        .map(|t| &standardized[(t + 1 - w) * d..(t + 1) * d]),
+                                );
+                                model.score_many(&views, block);
                             }
                             Ok(())
                         };

@@ -50,7 +50,10 @@ impl<'a> RbfKernel<'a> {
             dim,
             norms: squared_norms(x, dim),
             gamma,
-            slide: slide.map(|s| (s, Ends::new(x, n, dim, s.width))),
+            slide: slide.map(|s| {
+                let ends = Ends::new(x, n, dim, s.width);
+                (s, ends)
+            }),
         }
     }
 
@@ -109,18 +112,48 @@ impl<'a> RbfKernel<'a> {
     }
 
     /// Rows `rows` over columns `first_col..`, each computed from the windows (kernel entries,
-    /// or squared distances when `raw`).
+    /// or squared distances when `raw`); consecutive windows are read from their series.
     fn direct_part(&self, rows: &[usize], first_col: usize, out: Vec<&mut [f64]>, raw: bool) {
-        Arch::new().dispatch(RbfBlock {
-            x: self.x,
-            dim: self.dim,
-            norms: &self.norms,
-            gamma: self.gamma,
-            rows,
-            first_col,
-            out,
-            raw,
-        });
+        let dim = self.dim;
+        let a_norms = rows.iter().map(|&i| self.norms[i]).collect();
+        if let Some((slide, _)) = &self.slide {
+            let scaled: Vec<Vec<f64>> = rows
+                .iter()
+                .map(|&i| {
+                    let window = &slide.series[i * slide.width..i * slide.width + dim];
+                    let weights = &slide.squared_weights;
+                    window.iter().zip(weights).map(|(z, w)| z * w).collect()
+                })
+                .collect();
+            Arch::new().dispatch(RbfBlock {
+                a: scaled.iter().map(Vec::as_slice).collect(),
+                a_norms,
+                b: &slide.series,
+                b_step: slide.width,
+                b_norms: &self.norms,
+                dim,
+                gamma: self.gamma,
+                first_col,
+                out,
+                raw,
+            });
+        } else {
+            Arch::new().dispatch(RbfBlock {
+                a: rows
+                    .iter()
+                    .map(|&i| &self.x[i * dim..(i + 1) * dim])
+                    .collect(),
+                a_norms,
+                b: self.x,
+                b_step: dim,
+                b_norms: &self.norms,
+                dim,
+                gamma: self.gamma,
+                first_col,
+                out,
+                raw,
+            });
+        }
     }
 
     /// Runs of consecutive rows over columns `first..`: each run's head directly, the rest by
@@ -155,7 +188,8 @@ impl<'a> RbfKernel<'a> {
                 let x_row = &self.x[row * self.dim..(row + 1) * self.dim];
                 slide::dispatch(Step {
                     ends,
-                    slide: *slide,
+                    width: slide.width,
+                    ratio: slide.ratio,
                     row,
                     first,
                     prev,

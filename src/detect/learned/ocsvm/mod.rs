@@ -19,6 +19,7 @@
 
 mod cache;
 mod kernel;
+mod scoring;
 mod simd;
 mod slide;
 mod solver;
@@ -378,7 +379,26 @@ impl WindowModel for SvmModel {
             Some(svm) if self.coef.is_empty() => {
                 svm.rho - svm.weighted_sum(&ArrayView1::from(weighted.as_slice()))
             }
-            _ => self.rho() - simd::rbf_sum(&weighted, &self.support, &self.coef, self.gamma),
+            _ => self.rho() - scoring::rbf_sum(&weighted, &self.support, &self.coef, self.gamma),
+        }
+    }
+
+    fn score_many(&self, windows: &[&[f64]], out: &mut [f64]) {
+        if self.svm.is_some() && self.coef.is_empty() {
+            for (window, score) in windows.iter().zip(out) {
+                *score = self.score(window);
+            }
+            return;
+        }
+        let dim = self.weights.len();
+        let weighted: Vec<f64> = windows
+            .iter()
+            .flat_map(|w| w.iter().zip(&self.weights).map(|(x, k)| x * k))
+            .collect();
+        let out = &mut out[..windows.len()];
+        scoring::rbf_sums(&weighted, dim, &self.support, &self.coef, self.gamma, out);
+        for score in out {
+            *score = self.rho() - *score;
         }
     }
 }

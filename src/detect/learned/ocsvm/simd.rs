@@ -1,6 +1,6 @@
 //! The two inner loops of the one-class SVM, vectorised: dot products between a few training
-//! windows at once (kernel rows for the solver) and squared distances from one window to a few
-//! support vectors at once (scoring).
+//! windows at once (kernel rows for the solver) and squared distances between a few windows and
+//! a few support vectors at once (scoring, in [`super::scoring`]).
 //!
 //! Why here and why `pulp`: the crate forbids `unsafe`, so `std::arch` intrinsics and
 //! `#[target_feature]` calls are out; `pulp` (already in the tree through candle's `gemm`)
@@ -54,22 +54,40 @@ fn dots<S: Simd, const R: usize, const C: usize>(
     out
 }
 
-/// `C` squared distances `|x - s[c]|²`; all slices have the same length.
+/// `R × C` squared distances `|x[r] - s[c]|²`; all slices have the same length. A distance
+/// is accumulated in the same order whatever `R` and `C` are, so a window scored alone and in
+/// a block gets the same bits.
 #[inline(always)]
-fn sq_dists<S: Simd, const C: usize>(simd: S, x: &[f64], s: [&[f64]; C]) -> [f64; C] {
-    let (xh, xt) = S::as_simd_f64s(x);
+pub(super) fn sq_dists<S: Simd, const R: usize, const C: usize>(
+    simd: S,
+    x: [&[f64]; R],
+    s: [&[f64]; C],
+) -> [[f64; C]; R] {
+    let xh: [(&[S::f64s], &[f64]); R] = x.map(|v| S::as_simd_f64s(v));
     let sh: [(&[S::f64s], &[f64]); C] = s.map(|v| S::as_simd_f64s(v));
-    let mut acc = [simd.splat_f64s(0.0); C];
-    for (k, &xk) in xh.iter().enumerate() {
-        for c in 0..C {
-            let d = simd.sub_f64s(xk, sh[c].0[k]);
-            acc[c] = simd.mul_add_e_f64s(d, d, acc[c]);
+    let lanes = sh.first().map_or(0, |h| h.0.len());
+    let mut acc = [[simd.splat_f64s(0.0); C]; R];
+    for k in 0..lanes {
+        let sk: [S::f64s; C] = sh.map(|h| h.0[k]);
+        for r in 0..R {
+            let xk = xh[r].0[k];
+            for c in 0..C {
+                let d = simd.sub_f64s(xk, sk[c]);
+                acc[r][c] = simd.mul_add_e_f64s(d, d, acc[r][c]);
+            }
         }
     }
-    let mut out = [0.0; C];
-    for c in 0..C {
-        let tail: f64 = xt.iter().zip(sh[c].1).map(|(a, b)| (a - b) * (a - b)).sum();
-        out[c] = simd.reduce_sum_f64s(acc[c]) + tail;
+    let mut out = [[0.0; C]; R];
+    for r in 0..R {
+        for c in 0..C {
+            let tail: f64 = xh[r]
+                .1
+                .iter()
+                .zip(sh[c].1)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum();
+            out[r][c] = simd.reduce_sum_f64s(acc[r][c]) + tail;
+        }
     }
     out
 }
@@ -153,24 +171,33 @@ fn exp_vec<S: Simd>(simd: S, x: S::f64s) -> S::f64s {
     simd.select_f64s(under, splat(0.0), simd.mul_f64s(p, scale))
 }
 
-/// RBF kernel entries `exp(-gamma · max(0, |xᵢ|² + |xⱼ|² - 2 xᵢ·xⱼ))` for rows `rows` and
-/// columns `cols.start..` of the training matrix `x` (row-major, `dim` wide); `out[k]` receives
-/// row `rows[k]`, one value per column.
+/// RBF kernel entries `exp(-gamma · max(0, |aₖ|² + |bⱼ|² - 2 aₖ·bⱼ))` for the row vectors `a`
+/// and the column windows `b` from `first_col` on; `out[k]` receives row `k`, one value per
+/// column.
+///
+/// Column `j` is `b[j · b_step..j · b_step + dim]`: `b_step = dim` reads the training matrix;
+/// for consecutive windows `b` can instead be the (unweighted) series with `b_step` its width,
+/// and `a` the rows pre-multiplied by the squared weights: the same dot products from a
+/// series that stays in L2, where the matrix (8 MB at 10k windows of 100) streams from memory.
 #[derive(Debug)]
 pub(super) struct RbfBlock<'a> {
-    /// Training matrix, row-major.
-    pub x: &'a [f64],
-    /// Values per training window.
-    pub dim: usize,
+    /// One vector per output row, `dim` values each.
+    pub a: Vec<&'a [f64]>,
+    /// `|xᵢ|²` of the training window of each output row.
+    pub a_norms: Vec<f64>,
+    /// The column windows (see the type's docs).
+    pub b: &'a [f64],
+    /// Values between the starts of two consecutive column windows.
+    pub b_step: usize,
     /// `|xⱼ|²` of every training window.
-    pub norms: &'a [f64],
+    pub b_norms: &'a [f64],
+    /// Values per window.
+    pub dim: usize,
     /// RBF width.
     pub gamma: f64,
-    /// The kernel rows to compute.
-    pub rows: &'a [usize],
     /// First column of this block; `out[k].len()` columns are computed.
     pub first_col: usize,
-    /// One output slice per entry of `rows`, all of the same length.
+    /// One output slice per entry of `a`, all of the same length.
     pub out: Vec<&'a mut [f64]>,
     /// Writes the squared distances `max(0, |xᵢ|² + |xⱼ|² - 2 xᵢ·xⱼ)` instead of the kernel
     /// entries (the start of [`super::slide`]'s recurrence).
@@ -187,21 +214,23 @@ impl WithSimd for RbfBlock<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let Self {
-            x,
+            a,
+            a_norms,
+            b,
+            b_step,
+            b_norms,
             dim,
-            norms,
             gamma,
-            rows,
             first_col,
             mut out,
             raw,
         } = self;
         let cols = out.first().map_or(0, |o| o.len());
-        let window = |i: usize| &x[i * dim..(i + 1) * dim];
+        let column = |j: usize| &b[j * b_step..j * b_step + dim];
         // The exponent (or the distance when `raw`); `exp_in_place` runs once per tile row.
         let scale = if raw { 1.0 } else { -gamma };
         let entry =
-            |i: usize, j: usize, dot: f64| scale * (norms[i] + norms[j] - 2.0 * dot).max(0.0);
+            |k: usize, j: usize, dot: f64| scale * (a_norms[k] + b_norms[j] - 2.0 * dot).max(0.0);
         let finish = |row: &mut [f64]| {
             if !raw {
                 exp_in_place(simd, row);
@@ -210,25 +239,24 @@ impl WithSimd for RbfBlock<'_> {
         for tile in (0..cols).step_by(TILE_COLS) {
             let tile_end = (tile + TILE_COLS).min(cols);
             let mut r = 0;
-            while r < rows.len() {
-                if rows.len() - r >= 4 {
-                    let ri = [rows[r], rows[r + 1], rows[r + 2], rows[r + 3]];
-                    let a = ri.map(window);
+            while r < a.len() {
+                if a.len() - r >= 4 {
+                    let ar = [a[r], a[r + 1], a[r + 2], a[r + 3]];
                     let mut c = tile;
                     while c < tile_end {
                         if tile_end - c >= 2 {
                             let (j0, j1) = (first_col + c, first_col + c + 1);
-                            let d = dots::<S, 4, 2>(simd, a, [window(j0), window(j1)]);
+                            let d = dots::<S, 4, 2>(simd, ar, [column(j0), column(j1)]);
                             for k in 0..4 {
-                                out[r + k][c] = entry(ri[k], j0, d[k][0]);
-                                out[r + k][c + 1] = entry(ri[k], j1, d[k][1]);
+                                out[r + k][c] = entry(r + k, j0, d[k][0]);
+                                out[r + k][c + 1] = entry(r + k, j1, d[k][1]);
                             }
                             c += 2;
                         } else {
                             let j = first_col + c;
-                            let d = dots::<S, 4, 1>(simd, a, [window(j)]);
+                            let d = dots::<S, 4, 1>(simd, ar, [column(j)]);
                             for k in 0..4 {
-                                out[r + k][c] = entry(ri[k], j, d[k][0]);
+                                out[r + k][c] = entry(r + k, j, d[k][0]);
                             }
                             c += 1;
                         }
@@ -238,11 +266,9 @@ impl WithSimd for RbfBlock<'_> {
                     }
                     r += 4;
                 } else {
-                    let i = rows[r];
-                    let a = [window(i)];
                     for (c, o) in out[r][tile..tile_end].iter_mut().enumerate() {
                         let j = first_col + tile + c;
-                        *o = entry(i, j, dots::<S, 1, 1>(simd, a, [window(j)])[0][0]);
+                        *o = entry(r, j, dots::<S, 1, 1>(simd, [a[r]], [column(j)])[0][0]);
                     }
                     finish(&mut out[r][tile..tile_end]);
                     r += 1;
@@ -268,57 +294,6 @@ pub(super) fn squared_norms(x: &[f64], dim: usize) -> Vec<f64> {
     Arch::new().dispatch(Norms(x, dim.max(1)))
 }
 
-/// `Σ coef[s] · exp(-gamma · |x - support[s]|²)` over the support vectors (row-major, `x.len()`
-/// wide), summed in support-vector order.
-pub(super) fn rbf_sum(x: &[f64], support: &[f64], coef: &[f64], gamma: f64) -> f64 {
-    struct Sum<'a> {
-        x: &'a [f64],
-        support: &'a [f64],
-        coef: &'a [f64],
-        gamma: f64,
-    }
-    impl WithSimd for Sum<'_> {
-        type Output = f64;
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, simd: S) -> f64 {
-            let dim = self.x.len();
-            let mut sum = 0.0;
-            // Exponents of up to 64 support vectors, then their `exp` at once.
-            let mut buf = [0.0; 64];
-            for (block, coef) in self.support.chunks(64 * dim).zip(self.coef.chunks(64)) {
-                let args = &mut buf[..coef.len()];
-                let mut groups = block.chunks_exact(4 * dim);
-                let mut k = 0;
-                for group in groups.by_ref() {
-                    let s: [&[f64]; 4] = std::array::from_fn(|c| &group[c * dim..(c + 1) * dim]);
-                    for d in sq_dists::<S, 4>(simd, self.x, s) {
-                        args[k] = -self.gamma * d;
-                        k += 1;
-                    }
-                }
-                for s in groups.remainder().chunks_exact(dim) {
-                    args[k] = -self.gamma * sq_dists::<S, 1>(simd, self.x, [s])[0];
-                    k += 1;
-                }
-                exp_in_place(simd, args);
-                for (a, e) in coef.iter().zip(args.iter()) {
-                    sum += a * e;
-                }
-            }
-            sum
-        }
-    }
-    if x.is_empty() {
-        return coef.iter().sum();
-    }
-    Arch::new().dispatch(Sum {
-        x,
-        support,
-        coef,
-        gamma,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,11 +314,13 @@ mod tests {
             let mut buf = vec![0.0; rows.len() * len];
             let out = buf.chunks_mut(len).collect();
             Arch::new().dispatch(RbfBlock {
-                x: &x,
+                a: rows.iter().map(|&i| &x[i * dim..(i + 1) * dim]).collect(),
+                a_norms: rows.iter().map(|&i| norms[i]).collect(),
+                b: &x,
+                b_step: dim,
+                b_norms: &norms,
                 dim,
-                norms: &norms,
                 gamma: 0.05,
-                rows,
                 first_col: first,
                 out,
                 raw: false,
@@ -394,23 +371,5 @@ mod tests {
         let mut one = [xs[3]];
         Arch::new().dispatch(Exp(&mut one));
         assert_eq!(one[0].to_bits(), ys[3].to_bits());
-    }
-
-    #[test]
-    fn rbf_sum_matches_a_plain_loop() {
-        let dim = 11;
-        let support = data(7, dim);
-        let coef: Vec<f64> = (0..7).map(|k| 0.1 + f64::from(k)).collect();
-        let x: Vec<f64> = (0..dim).map(|k| (k as f64 * 0.3).cos()).collect();
-        let plain: f64 = support
-            .chunks_exact(dim)
-            .zip(&coef)
-            .map(|(s, a)| {
-                let d: f64 = s.iter().zip(&x).map(|(p, q)| (p - q) * (p - q)).sum();
-                a * (-0.2 * d).exp()
-            })
-            .sum();
-        let fast = rbf_sum(&x, &support, &coef, 0.2);
-        assert!((fast - plain).abs() < 1e-12, "{fast} vs {plain}");
     }
 }

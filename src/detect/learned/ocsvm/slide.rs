@@ -35,13 +35,19 @@ pub(super) const RUN: usize = 64;
 /// Columns between two directly computed columns; threads split rows at multiples of it.
 pub(super) const COLUMN_BLOCK: usize = 1024;
 
-/// How consecutive training windows relate (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How consecutive training windows relate (see the module docs), and the series they come
+/// from.
+#[derive(Clone, Debug, PartialEq)]
 pub(super) struct Slide {
     /// Values per row of a window (the series' columns).
     pub width: usize,
     /// Squared weight ratio `r` between a row and the next newer one (1 without weights).
     pub ratio: f64,
+    /// The unweighted series the windows slide over, time-major (window `j` is
+    /// `series[j · width..j · width + dim]`).
+    pub series: Vec<f64>,
+    /// The square of each value's weight in a window.
+    pub squared_weights: Vec<f64>,
 }
 
 impl Slide {
@@ -79,9 +85,18 @@ impl Slide {
             .windows(2)
             .all(|pair| (pair[0] - factor * pair[1]).abs() <= 1e-12 * pair[0].abs());
         let positive = row_weight.iter().all(|&w| w > 0.0 && w.is_finite());
-        (same_in_row && geometric && positive && factor <= 1.0).then_some(Self {
+        if !(same_in_row && geometric && positive && factor <= 1.0) {
+            return None;
+        }
+        let mut series = windows[..dim].to_vec();
+        for window in windows.chunks_exact(dim).skip(1) {
+            series.extend_from_slice(&window[dim - width..]);
+        }
+        Some(Self {
             width,
             ratio: factor * factor,
+            series,
+            squared_weights: weights.iter().map(|w| w * w).collect(),
         })
     }
 }
@@ -116,8 +131,10 @@ impl Ends {
 pub(super) struct Step<'a, D: Fn(usize) -> f64> {
     /// The shared recurrence data.
     pub ends: &'a Ends,
-    /// How the windows relate.
-    pub slide: Slide,
+    /// Values per row of a window.
+    pub width: usize,
+    /// Squared weight ratio between a row and the next newer one.
+    pub ratio: f64,
     /// The row being computed (`i ≥ 1`).
     pub row: usize,
     /// First column of this part (a multiple of [`COLUMN_BLOCK`]).
@@ -141,7 +158,8 @@ impl<D: Fn(usize) -> f64> WithSimd for Step<'_, D> {
     fn with_simd<S: Simd>(self, simd: S) {
         let Self {
             ends,
-            slide,
+            width,
+            ratio,
             row,
             first,
             prev,
@@ -160,7 +178,7 @@ impl<D: Fn(usize) -> f64> WithSimd for Step<'_, D> {
             next[start] = direct(absolute);
             let out = &mut next[start + 1..end];
             out.copy_from_slice(&prev[start..end - 1]);
-            for c in 0..slide.width {
+            for c in 0..width {
                 let column = &ends.oldest[c * n..(c + 1) * n];
                 let own = column[row - 1];
                 for (t, v) in out.iter_mut().zip(&column[absolute..first + end - 1]) {
@@ -169,9 +187,9 @@ impl<D: Fn(usize) -> f64> WithSimd for Step<'_, D> {
                 }
             }
             for t in out.iter_mut() {
-                *t *= slide.ratio;
+                *t *= ratio;
             }
-            for c in 0..slide.width {
+            for c in 0..width {
                 let column = &ends.newest[c * n..(c + 1) * n];
                 let own = column[row];
                 for (t, v) in out.iter_mut().zip(&column[absolute + 1..first + end]) {
@@ -276,6 +294,7 @@ mod tests {
             let dim = rows * width;
             let (x, weights) = windows(n, rows, width, half_life);
             let slide = Slide::detect(&x, n, dim, width, &weights).unwrap();
+            assert_eq!(slide.series.len(), (n + rows - 1) * width);
             let wx = weighted(&x, &weights);
             let gamma = 1.0 / weights.iter().map(|k| k * k).sum::<f64>();
             let direct = RbfKernel::new(&wx, n, dim, gamma, None);
@@ -295,12 +314,11 @@ mod tests {
                 worst < 1e-12,
                 "width {width} half-life {half_life}: {worst}"
             );
-            // A run's head is the direct row bit for bit.
+            // A run's head is the row computed alone, bit for bit.
             let head = wanted.iter().position(|&r| r == 100).unwrap();
-            assert_eq!(
-                want[head * n..(head + 1) * n],
-                got[head * n..(head + 1) * n]
-            );
+            let mut alone = vec![0.0; n];
+            sliding.rows_into(&[100], &mut alone);
+            assert_eq!(alone, got[head * n..(head + 1) * n]);
         }
     }
 
