@@ -347,10 +347,10 @@ impl<M: WindowModel> Detector for WindowDetector<M> {
                         let work = move || -> Result<(), DetectError> {
                             let mut views: Vec<&[f64]> = Vec::with_capacity(SCORE_BLOCK);
                             for (b, block) in out.chunks_mut(SCORE_BLOCK).enumerate() {
-                                let i = b * SCORE_BLOCK;
-                                if i % CANCEL_CHECK_ROWS < SCORE_BLOCK && cancel.is_cancelled() {
+                                if cancel.is_cancelled() {
                                     return Err(DetectError::Cancelled);
                                 }
+                                let i = b * SCORE_BLOCK;
                                 views.clear();
                                 views.extend(
                                     (start + i..start + i + block.len())

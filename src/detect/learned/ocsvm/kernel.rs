@@ -17,7 +17,7 @@ use pulp::Arch;
 use rayon::prelude::*;
 
 use super::simd::{RbfBlock, exp_row, squared_norms};
-use super::slide::{self, COLUMN_BLOCK, Ends, Slide, Step};
+use super::slide::{self, COLUMN_BLOCK, Slide, Step};
 
 /// Multiply-adds below which a block is computed on the calling thread (splitting costs more).
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
@@ -31,7 +31,7 @@ pub(super) struct RbfKernel<'a> {
     norms: Vec<f64>,
     gamma: f64,
     /// Set when the windows are consecutive: rows in runs come from [`slide`]'s recurrence.
-    slide: Option<(Slide, Ends)>,
+    slide: Option<Slide>,
 }
 
 impl<'a> RbfKernel<'a> {
@@ -50,10 +50,7 @@ impl<'a> RbfKernel<'a> {
             dim,
             norms: squared_norms(x, dim),
             gamma,
-            slide: slide.map(|s| {
-                let ends = Ends::new(x, n, dim, s.width);
-                (s, ends)
-            }),
+            slide,
         }
     }
 
@@ -116,7 +113,7 @@ impl<'a> RbfKernel<'a> {
     fn direct_part(&self, rows: &[usize], first_col: usize, out: Vec<&mut [f64]>, raw: bool) {
         let dim = self.dim;
         let a_norms = rows.iter().map(|&i| self.norms[i]).collect();
-        if let Some((slide, _)) = &self.slide {
+        if let Some(slide) = &self.slide {
             let scaled: Vec<Vec<f64>> = rows
                 .iter()
                 .map(|&i| {
@@ -159,7 +156,7 @@ impl<'a> RbfKernel<'a> {
     /// Runs of consecutive rows over columns `first..`: each run's head directly, the rest by
     /// the recurrence; `out[k]` is the segment of `rows[k]`.
     fn slide_part(&self, runs: &[Vec<(usize, usize)>], first: usize, mut out: Vec<&mut [f64]>) {
-        let Some((slide, ends)) = &self.slide else {
+        let Some(slide) = &self.slide else {
             return;
         };
         let len = out.first().map_or(0, |o| o.len());
@@ -187,9 +184,7 @@ impl<'a> RbfKernel<'a> {
                 }
                 let x_row = &self.x[row * self.dim..(row + 1) * self.dim];
                 slide::dispatch(Step {
-                    ends,
-                    width: slide.width,
-                    ratio: slide.ratio,
+                    slide,
                     row,
                     first,
                     prev,

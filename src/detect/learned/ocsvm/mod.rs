@@ -370,35 +370,33 @@ impl WindowModel for SvmModel {
     }
 
     fn score(&self, window: &[f64]) -> f64 {
-        let weighted: Vec<f64> = window
-            .iter()
-            .zip(&self.weights)
-            .map(|(x, k)| x * k)
-            .collect();
-        match &self.svm {
-            Some(svm) if self.coef.is_empty() => {
-                svm.rho - svm.weighted_sum(&ArrayView1::from(weighted.as_slice()))
-            }
-            _ => self.rho() - scoring::rbf_sum(&weighted, &self.support, &self.coef, self.gamma),
-        }
+        let mut score = [0.0];
+        self.score_many(&[window], &mut score);
+        score[0]
     }
 
     fn score_many(&self, windows: &[&[f64]], out: &mut [f64]) {
-        if self.svm.is_some() && self.coef.is_empty() {
-            for (window, score) in windows.iter().zip(out) {
-                *score = self.score(window);
-            }
-            return;
-        }
         let dim = self.weights.len();
-        let weighted: Vec<f64> = windows
+        let count = windows.len().min(out.len());
+        let weighted: Vec<f64> = windows[..count]
             .iter()
             .flat_map(|w| w.iter().zip(&self.weights).map(|(x, k)| x * k))
             .collect();
-        let out = &mut out[..windows.len()];
-        scoring::rbf_sums(&weighted, dim, &self.support, &self.coef, self.gamma, out);
-        for score in out {
-            *score = self.rho() - *score;
+        let out = &mut out[..count];
+        match &self.svm {
+            // States saved by linfa fits score through linfa's model.
+            Some(svm) if self.coef.is_empty() => {
+                for (k, score) in out.iter_mut().enumerate() {
+                    let window = &weighted[k * dim..(k + 1) * dim];
+                    *score = svm.rho - svm.weighted_sum(&ArrayView1::from(window));
+                }
+            }
+            _ => {
+                scoring::rbf_sums(&weighted, dim, &self.support, &self.coef, self.gamma, out);
+                for score in out {
+                    *score = self.rho() - *score;
+                }
+            }
         }
     }
 }

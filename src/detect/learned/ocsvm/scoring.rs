@@ -25,14 +25,18 @@ const SV_BLOCK: usize = 64;
 const WINDOWS: usize = 4;
 
 /// `Σ coef[s] · exp(-gamma · |x - support[s]|²)` over the support vectors (row-major,
-/// `x.len()` wide), summed in support-vector order.
+/// `x.len()` wide), summed in support-vector order: [`rbf_sums`] of one window, the reference
+/// the block tests compare with.
+#[cfg(test)]
 pub(super) fn rbf_sum(x: &[f64], support: &[f64], coef: &[f64], gamma: f64) -> f64 {
     let mut out = [0.0];
     rbf_sums(x, x.len(), support, coef, gamma, &mut out);
     out[0]
 }
 
-/// [`rbf_sum`] of every window of `xs` (row-major, `dim` wide) into `out`, one per window.
+/// `Σ coef[s] · exp(-gamma · |x - support[s]|²)` over the support vectors (row-major, `dim`
+/// wide), summed in support-vector order, for every window `x` of `xs` (row-major, `dim`
+/// wide) into `out`, one per window.
 pub(super) fn rbf_sums(
     xs: &[f64],
     dim: usize,
@@ -137,13 +141,8 @@ fn tile_sums<S: Simd, const R: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::simd::tests::data;
     use super::*;
-
-    fn data(n: usize, dim: usize) -> Vec<f64> {
-        (0..n * dim)
-            .map(|k| ((k as f64) * 0.731).sin() * (1.0 + (k % 7) as f64))
-            .collect()
-    }
 
     #[test]
     fn rbf_sum_matches_a_plain_loop() {

@@ -295,10 +295,11 @@ pub(super) fn squared_norms(x: &[f64], dim: usize) -> Vec<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn data(n: usize, dim: usize) -> Vec<f64> {
+    /// `n` rows of `dim` deterministic, varied values.
+    pub(in super::super) fn data(n: usize, dim: usize) -> Vec<f64> {
         (0..n * dim)
             .map(|k| ((k as f64) * 0.731).sin() * (1.0 + (k % 7) as f64))
             .collect()

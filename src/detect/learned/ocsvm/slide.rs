@@ -48,6 +48,13 @@ pub(super) struct Slide {
     pub series: Vec<f64>,
     /// The square of each value's weight in a window.
     pub squared_weights: Vec<f64>,
+    /// The oldest `width` weighted values of every window, column-major (`[c · n + j]`), so a
+    /// recurrence step reads them contiguously.
+    oldest: Vec<f64>,
+    /// The newest `width` weighted values of every window, column-major.
+    newest: Vec<f64>,
+    /// Number of windows.
+    n: usize,
 }
 
 impl Slide {
@@ -92,36 +99,25 @@ impl Slide {
         for window in windows.chunks_exact(dim).skip(1) {
             series.extend_from_slice(&window[dim - width..]);
         }
+        // The weighted end values, as the solver's weighted matrix has them (`value · weight`).
+        let mut oldest = vec![0.0; width * n];
+        let mut newest = vec![0.0; width * n];
+        for (j, window) in windows.chunks_exact(dim).enumerate() {
+            for c in 0..width {
+                let last = dim - width + c;
+                oldest[c * n + j] = window[c] * weights[c];
+                newest[c * n + j] = window[last] * weights[last];
+            }
+        }
         Some(Self {
             width,
             ratio: factor * factor,
             series,
             squared_weights: weights.iter().map(|w| w * w).collect(),
+            oldest,
+            newest,
+            n,
         })
-    }
-}
-
-/// The oldest and newest `width` values of every weighted window, column-major
-/// (`values[c · n + j]`), so a recurrence step reads them contiguously.
-#[derive(Debug)]
-pub(super) struct Ends {
-    oldest: Vec<f64>,
-    newest: Vec<f64>,
-    n: usize,
-}
-
-impl Ends {
-    /// From the weighted windows `x` (`n × dim`, row-major).
-    pub(super) fn new(x: &[f64], n: usize, dim: usize, width: usize) -> Self {
-        let mut oldest = vec![0.0; width * n];
-        let mut newest = vec![0.0; width * n];
-        for (j, window) in x.chunks_exact(dim).enumerate() {
-            for c in 0..width {
-                oldest[c * n + j] = window[c];
-                newest[c * n + j] = window[dim - width + c];
-            }
-        }
-        Self { oldest, newest, n }
     }
 }
 
@@ -129,12 +125,8 @@ impl Ends {
 /// `prev = d(i - 1, ·)` (same columns); columns that are multiples of [`COLUMN_BLOCK`] are
 /// computed directly (`direct(j)`); `kernel` receives `exp(-gamma · max(0, d))`.
 pub(super) struct Step<'a, D: Fn(usize) -> f64> {
-    /// The shared recurrence data.
-    pub ends: &'a Ends,
-    /// Values per row of a window.
-    pub width: usize,
-    /// Squared weight ratio between a row and the next newer one.
-    pub ratio: f64,
+    /// How the windows relate.
+    pub slide: &'a Slide,
     /// The row being computed (`i ≥ 1`).
     pub row: usize,
     /// First column of this part (a multiple of [`COLUMN_BLOCK`]).
@@ -157,9 +149,7 @@ impl<D: Fn(usize) -> f64> WithSimd for Step<'_, D> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let Self {
-            ends,
-            width,
-            ratio,
+            slide,
             row,
             first,
             prev,
@@ -168,7 +158,7 @@ impl<D: Fn(usize) -> f64> WithSimd for Step<'_, D> {
             gamma,
             direct,
         } = self;
-        let n = ends.n;
+        let n = slide.n;
         let len = next.len();
         let mut start = 0;
         while start < len {
@@ -178,8 +168,8 @@ impl<D: Fn(usize) -> f64> WithSimd for Step<'_, D> {
             next[start] = direct(absolute);
             let out = &mut next[start + 1..end];
             out.copy_from_slice(&prev[start..end - 1]);
-            for c in 0..width {
-                let column = &ends.oldest[c * n..(c + 1) * n];
+            for c in 0..slide.width {
+                let column = &slide.oldest[c * n..(c + 1) * n];
                 let own = column[row - 1];
                 for (t, v) in out.iter_mut().zip(&column[absolute..first + end - 1]) {
                     let d = own - v;
@@ -187,10 +177,10 @@ impl<D: Fn(usize) -> f64> WithSimd for Step<'_, D> {
                 }
             }
             for t in out.iter_mut() {
-                *t *= ratio;
+                *t *= slide.ratio;
             }
-            for c in 0..width {
-                let column = &ends.newest[c * n..(c + 1) * n];
+            for c in 0..slide.width {
+                let column = &slide.newest[c * n..(c + 1) * n];
                 let own = column[row];
                 for (t, v) in out.iter_mut().zip(&column[absolute + 1..first + end]) {
                     let d = own - v;
