@@ -159,7 +159,11 @@ fn parse_values(
     })
 }
 
-/// Labels: `Ok((flags, empty rows))` or `Err((row, value))` for the first non-binary cell.
+/// Labels: `Ok((flags, missing rows))` or `Err((row, value))` for the first non-binary cell.
+///
+/// Missing cells are the same as in value columns (empty, `NA`, `null`, `-`, ...) plus `NaN`:
+/// an unknown label is read as 0 with a warning. Reading `NaN` as a reason to demote the column
+/// to values would not survive an export, which writes a missing value as an empty cell.
 fn parse_labels(column: &impl Cells, rows: usize) -> Result<(Vec<bool>, RowList), (usize, String)> {
     let mut flags = Vec::with_capacity(rows);
     let mut missing = RowList::default();
@@ -168,15 +172,19 @@ fn parse_labels(column: &impl Cells, rows: usize) -> Result<(Vec<bool>, RowList)
         let flag = match t {
             "0" => false,
             "1" => true,
-            "" => {
+            _ if t.eq_ignore_ascii_case("true") => true,
+            _ if t.eq_ignore_ascii_case("false") => false,
+            _ if t.is_empty() || is_missing_token(t) => {
                 missing.push(row);
                 false
             }
-            _ if t.eq_ignore_ascii_case("true") => true,
-            _ if t.eq_ignore_ascii_case("false") => false,
             _ => match t.parse::<f64>() {
                 Ok(v) if v.abs().to_bits() == 0 => false,
                 Ok(v) if v.to_bits() == 1f64.to_bits() => true,
+                Ok(v) if v.is_nan() => {
+                    missing.push(row);
+                    false
+                }
                 _ => return Err((row, shorten(t))),
             },
         };

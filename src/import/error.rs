@@ -223,7 +223,8 @@ pub enum WarningKind {
         /// True when the column was kept as a numeric value column instead.
         kept_as_values: bool,
     },
-    /// Empty cells in the label column were read as 0 (normal).
+    /// Empty or missing-value cells (`NA`, `NaN`, `-`, ...) in the label column were read as 0
+    /// (normal).
     MissingLabels {
         /// Column name.
         column: String,
@@ -317,7 +318,7 @@ impl fmt::Display for WarningKind {
             }
             Self::MissingLabels { column, lines } => write!(
                 f,
-                "label column {column:?}: {} empty cell(s) read as 0 ({lines})",
+                "label column {column:?}: {} empty or missing cell(s) read as 0 ({lines})",
                 lines.count
             ),
             Self::Unsorted { count, first_line } => write!(

@@ -64,8 +64,8 @@ pub(super) struct Roles {
 }
 
 /// Lowercase, with runs of non-alphanumerics turned into one `_` and trimmed (`"Time (UTC)"` →
-/// `"time_utc"`).
-fn normalize(name: &str) -> String {
+/// `"time_utc"`). Roles are matched on this form, so header names are also kept distinct in it.
+pub(super) fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.trim().chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {

@@ -6,6 +6,7 @@
 //! file size; the full read happens in [`super::fast`] or [`super::slow`].
 
 use super::error::{ImportError, WarningKind, shorten};
+use super::schema::normalize;
 use super::table::record_start;
 use super::time::looks_like_datetime;
 
@@ -184,8 +185,13 @@ fn detect_header(first: &[String], rest: &[Vec<String>]) -> bool {
 }
 
 /// Clean, unique, non-empty names from header cells, with a warning for each change.
+///
+/// Names are unique in their [`normalize`]d form, the one roles are matched on: with `Label`
+/// (the labels) beside a value column `label`, an export would write two `label` headers and
+/// the re-import would take the wrong one as ground truth. The second becomes `label_2`.
 fn clean_names(header: &[String], warnings: &mut Vec<WarningKind>) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(header.len());
+    let mut taken: Vec<String> = Vec::with_capacity(header.len());
     for (j, raw) in header.iter().enumerate() {
         let trimmed = raw.trim();
         let mut name = if trimmed.is_empty() {
@@ -194,8 +200,8 @@ fn clean_names(header: &[String], warnings: &mut Vec<WarningKind>) -> Vec<String
             trimmed.to_owned()
         };
         let mut n = 2;
-        while names.contains(&name)
-            || (trimmed.is_empty() && header.iter().any(|h| h.trim() == name))
+        while taken.contains(&normalize(&name))
+            || (trimmed.is_empty() && header.iter().any(|h| normalize(h) == normalize(&name)))
         {
             name = if trimmed.is_empty() {
                 format!("column_{}_{n}", j + 1)
@@ -211,6 +217,7 @@ fn clean_names(header: &[String], warnings: &mut Vec<WarningKind>) -> Vec<String
                 renamed: name.clone(),
             });
         }
+        taken.push(normalize(&name));
         names.push(name);
     }
     names
@@ -372,6 +379,18 @@ mod tests {
             &mut w,
         );
         assert_eq!(names, ["a", "column_2_2", "a_2", "column_2"]);
+        assert_eq!(w.len(), 2);
+        let mut w = Vec::new();
+        let names = clean_names(
+            &[
+                "Label".into(),
+                "label".into(),
+                "Time (UTC)".into(),
+                "time-utc".into(),
+            ],
+            &mut w,
+        );
+        assert_eq!(names, ["Label", "label_2", "Time (UTC)", "time-utc_2"]);
         assert_eq!(w.len(), 2);
     }
 

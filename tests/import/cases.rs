@@ -408,6 +408,24 @@ fn label_with_empty_cells() {
         }
     );
     assert_eq!(imp.series.labels(), Some([false, true].as_slice()));
+
+    // Missing-value tokens and NaN are unknown labels too, not a reason to read the column as
+    // values (an export writes them as empty cells; found by proptest).
+    let imp = ok(
+        "timestamp,value,label\n2024-01-01T00:00:00Z,1,NA\n2024-01-01T00:00:01Z,2,1\n2024-01-01T00:00:02Z,3,NaN\n",
+    );
+    assert_eq!(
+        only_warning(&imp).kind,
+        WarningKind::MissingLabels {
+            column: "label".into(),
+            lines: Lines {
+                count: 2,
+                first: vec![2, 4]
+            }
+        }
+    );
+    assert_eq!(imp.series.labels(), Some([false, true, false].as_slice()));
+    assert_eq!(imp.series.column_names(), ["value"]);
 }
 
 #[test]
@@ -441,6 +459,29 @@ fn duplicate_header_names_are_renamed() {
         }
     );
     assert_eq!(imp.series.column_names(), ["value", "value_2"]);
+}
+
+/// `Label` (the ground truth) beside a value column `label`: both match the label role, so the
+/// value column is renamed and an export re-imports with the same labels (found by proptest).
+#[test]
+fn header_names_equal_up_to_case_are_renamed() {
+    let imp = ok("ts;Label;label\n1600000000;1;7\n1600000001;0;8\n");
+    assert_eq!(
+        only_warning(&imp).kind,
+        WarningKind::RenamedColumn {
+            column: 3,
+            original: "label".into(),
+            renamed: "label_2".into()
+        }
+    );
+    assert_eq!(imp.series.column_names(), ["label_2"]);
+    assert_eq!(imp.series.labels(), Some(&[true, false][..]));
+    let mut exported = Vec::new();
+    anomdet::import::write_series_csv_to(&imp.series, None, &mut exported).expect("to memory");
+    let again = anomdet::import::read_csv_bytes(&exported, "export.csv").expect("re-import");
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(again.series.column_names(), ["label_2"]);
+    assert_eq!(again.series.labels(), imp.series.labels());
 }
 
 #[test]
