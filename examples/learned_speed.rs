@@ -5,7 +5,7 @@
 //! cargo run --release --all-features --example learned_speed -- ocsvm [--reps N] [--export DIR]
 //!     [--max-train N]   (default 10000: every window; N < 10000 fits on N evenly spaced ones)
 //! cargo run --release --all-features --example learned_speed -- lstm [--epochs N] [--export DIR]
-//! cargo run --release --all-features --example learned_speed -- lstm-defaults [--reps N]
+//! cargo run --release --all-features --example learned_speed -- neural-defaults [--reps N]
 //! ```
 //!
 //! - `ocsvm`: one-class SVM, windows w = 100, fitted on all 10k windows of a `gen_big`-shaped
@@ -15,8 +15,8 @@
 //!   every window trained on (80% train, 20% validation): seconds per epoch and score
 //!   throughput. Peer: `scripts/peer_lstm_ae.py` (Keras 3 on TensorFlow-CPU, same sizes) on the exported
 //!   CSV.
-//! - `lstm-defaults`: both LSTM detectors at their registry defaults (w = 32, hidden 16,
-//!   6 epochs, `max_train` 512) fitted on and scoring a 10k-point series.
+//! - `neural-defaults`: the three neural detectors at their registry defaults (w = 32, hidden or
+//!   channels 16, 6 epochs, `max_train` 512) fitted on and scoring a 10k-point series.
 //!
 //! Data: the `gen_big.py`-shaped generator of `examples/speed.rs` (seeded). Linux only for CPU
 //! time (`/proc/self/stat`); elsewhere CPU time prints as NaN.
@@ -144,10 +144,10 @@ fn lstm(epochs: usize, reps: usize, export: Option<&Path>) -> anyhow::Result<()>
 }
 
 #[expect(clippy::print_stdout, reason = "the example's output")]
-fn lstm_defaults(reps: usize) -> anyhow::Result<()> {
+fn neural_defaults(reps: usize) -> anyhow::Result<()> {
     let series = gen_big(10_000, 42);
     let cancel = CancelToken::new();
-    for id in ["lstm_autoencoder", "lstm_forecaster"] {
+    for id in ["lstm_autoencoder", "lstm_forecaster", "cnn_forecaster"] {
         let (fit_wall, fit_cpu, det) = timed(reps, || {
             let mut det = DetectorSpec::new(id).build()?;
             det.fit(&series, &cancel)?;
@@ -184,7 +184,7 @@ fn main() -> anyhow::Result<()> {
     match case.as_str() {
         "ocsvm" => ocsvm(reps, max_train, export.as_deref()),
         "lstm" => lstm(epochs, reps, export.as_deref()),
-        "lstm-defaults" => lstm_defaults(reps),
-        other => anyhow::bail!("unknown case {other} (ocsvm, lstm, lstm-defaults)"),
+        "neural-defaults" => neural_defaults(reps),
+        other => anyhow::bail!("unknown case {other} (ocsvm, lstm, neural-defaults)"),
     }
 }

@@ -55,6 +55,15 @@ fn specs() -> Vec<DetectorSpec> {
                 ("max_train", int(256)),
             ],
         ),
+        small(
+            "cnn_forecaster",
+            &[
+                ("window", int(16)),
+                ("channels", int(8)),
+                ("epochs", int(3)),
+                ("max_train", int(256)),
+            ],
+        ),
     ]
 }
 
@@ -233,6 +242,7 @@ fn cancel_during_training_stops_it() {
     for make in [
         NeuralDetector::lstm_autoencoder,
         NeuralDetector::lstm_forecaster,
+        NeuralDetector::cnn_forecaster,
     ] {
         let mut det = make(neural_config(100_000), 1);
         let progress = Progress::new();
@@ -268,11 +278,16 @@ fn cancel_during_training_stops_it() {
 #[test]
 fn training_reduces_loss() {
     let train = seasonal_series(800, 25, 0.05, 4);
-    let mut det = NeuralDetector::lstm_forecaster(neural_config(6), 2);
-    det.fit(&train, &CancelToken::new()).unwrap();
-    let losses = det.epoch_losses();
-    assert_eq!(losses.len(), 6);
-    assert!(losses[5] < 0.5 * losses[0], "{losses:?}");
+    for make in [
+        NeuralDetector::lstm_forecaster,
+        NeuralDetector::cnn_forecaster,
+    ] {
+        let mut det = make(neural_config(6), 2);
+        det.fit(&train, &CancelToken::new()).unwrap();
+        let losses = det.epoch_losses();
+        assert_eq!(losses.len(), 6);
+        assert!(losses[5] < 0.5 * losses[0], "{losses:?}");
+    }
 }
 
 #[test]
@@ -282,6 +297,7 @@ fn attribution_points_at_the_anomalous_column() {
     for make in [
         NeuralDetector::lstm_autoencoder,
         NeuralDetector::lstm_forecaster,
+        NeuralDetector::cnn_forecaster,
     ] {
         let mut det = make(neural_config(6), 5);
         det.fit(&train, &CancelToken::new()).unwrap();

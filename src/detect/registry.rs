@@ -53,6 +53,7 @@ const ENTRIES: &[DetectorEntry] = &[
     learned::pca::ENTRY,
     neural::lstm_ae::ENTRY,
     neural::forecaster::ENTRY,
+    neural::conv_forecaster::ENTRY,
     baseline::RANDOM_ENTRY,
     baseline::CONSTANT_ENTRY,
 ];

@@ -1,4 +1,5 @@
-//! [`NeuralDetector`]: the `Detector` shared by the LSTM autoencoder and the LSTM forecaster.
+//! [`NeuralDetector`]: the `Detector` shared by the LSTM autoencoder, the LSTM forecaster and the
+//! convolutional forecaster.
 //!
 //! Fitting: a per-column scaler on the training rows; training samples (windows, evenly
 //! subsampled to `max_train`) split chronologically 80/20; the network is trained with candle on
@@ -37,7 +38,7 @@ const HEADER_KEY: &str = "anomdet";
 pub struct NeuralConfig {
     /// Rows per input window.
     pub window: usize,
-    /// LSTM hidden size.
+    /// LSTM hidden size, or channels per convolution.
     pub hidden: usize,
     /// Training epochs.
     pub epochs: usize,
@@ -86,7 +87,8 @@ impl Fitted {
     }
 }
 
-/// An LSTM autoencoder or forecaster over windows (see module docs).
+/// An LSTM autoencoder, LSTM forecaster or convolutional forecaster over windows (see module
+/// docs).
 #[derive(Debug)]
 pub struct NeuralDetector {
     info: &'static DetectorInfo,
@@ -109,7 +111,7 @@ impl NeuralDetector {
         seed: u64,
     ) -> Self {
         let config = NeuralConfig {
-            window: config.window.max(1),
+            window: config.window.max(arch.min_window()),
             hidden: config.hidden.max(1),
             batch: config.batch.max(1),
             max_train: config.max_train.max(2),
@@ -448,7 +450,7 @@ impl Persist for NeuralDetector {
         persist::check_header(id, &header.detector, header.version)?;
         let shape = header.shape;
         if shape.arch != self.arch
-            || shape.window == 0
+            || shape.window < shape.arch.min_window()
             || shape.columns != header.scaler.width()
             || header.column_scale.len() != shape.columns
         {

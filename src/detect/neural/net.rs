@@ -1,7 +1,9 @@
-//! The two networks as plain data ([`Net`]): an LSTM encoder plus either an LSTM decoder
+//! The three networks as plain data ([`Net`]): an LSTM encoder plus either an LSTM decoder
 //! (autoencoder, reconstructs the window in reverse order, Malhotra et al. 2016) or nothing
-//! (forecaster, a dense head predicts the next row). Computes per-column squared errors for one
-//! sample, and converts the weights to and from safetensors tensors.
+//! (forecaster, a dense head predicts the next row), or two 1-D convolutions whose flattened
+//! output feeds the dense head (convolutional forecaster, the CNN of TSB-AD). Computes
+//! per-column squared errors for one sample, and converts the weights to and from safetensors
+//! tensors.
 
 use std::collections::HashMap;
 
@@ -9,7 +11,13 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::cell::{Dense, Lstm, LstmState};
+use super::conv::Conv;
 use super::math::{Kernel, simd};
+
+/// Convolution layers of the convolutional forecaster.
+pub(crate) const CONV_LAYERS: usize = 2;
+/// Taps per convolution: two layers of 3 see 5 consecutive rows per output step.
+pub(crate) const CONV_KERNEL: usize = 3;
 
 /// Which network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +27,8 @@ pub(crate) enum Arch {
     Autoencoder,
     /// Encoder → dense, predicting the row after the window.
     Forecaster,
+    /// Convolutions → flattened → dense, predicting the row after the window.
+    ConvForecaster,
 }
 
 impl Arch {
@@ -26,7 +36,15 @@ impl Arch {
     pub(crate) fn extra_rows(self) -> usize {
         match self {
             Self::Autoencoder => 0,
-            Self::Forecaster => 1,
+            Self::Forecaster | Self::ConvForecaster => 1,
+        }
+    }
+
+    /// The smallest input window the network can read (the convolutions shorten it).
+    pub(crate) fn min_window(self) -> usize {
+        match self {
+            Self::Autoencoder | Self::Forecaster => 1,
+            Self::ConvForecaster => CONV_LAYERS * (CONV_KERNEL - 1) + 1,
         }
     }
 }
@@ -37,6 +55,7 @@ pub(crate) struct Shape {
     pub(crate) arch: Arch,
     pub(crate) window: usize,
     pub(crate) columns: usize,
+    /// LSTM hidden size, or channels per convolution.
     pub(crate) hidden: usize,
     /// Autoencoder only: score on the last row's reconstruction (true) or the whole window.
     pub(crate) last_only: bool,
@@ -47,14 +66,35 @@ impl Shape {
     pub(crate) fn span(&self) -> usize {
         self.window + self.arch.extra_rows()
     }
+
+    /// Output steps of the last convolution (convolutional forecaster).
+    pub(crate) fn conv_steps(&self) -> usize {
+        (self.window + 1).saturating_sub(self.arch.min_window())
+    }
+
+    /// Inputs of the dense head: the last hidden state, or the flattened convolution output.
+    pub(crate) fn head_inputs(&self) -> usize {
+        match self.arch {
+            Arch::Autoencoder | Arch::Forecaster => self.hidden,
+            Arch::ConvForecaster => self.conv_steps() * self.hidden,
+        }
+    }
+}
+
+/// The layers before the dense head.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Body {
+    /// The LSTM encoder, plus the decoder of the autoencoder.
+    Recurrent { enc: Lstm, dec: Option<Lstm> },
+    /// [`CONV_LAYERS`] convolutions, input side first.
+    Convolutional(Vec<Conv>),
 }
 
 /// A trained network.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Net {
     pub(crate) shape: Shape,
-    pub(crate) enc: Lstm,
-    pub(crate) dec: Option<Lstm>,
+    pub(crate) body: Body,
     pub(crate) out: Dense,
 }
 
@@ -65,6 +105,7 @@ pub(crate) struct Scratch {
     enc: LstmState,
     dec: LstmState,
     proj: Vec<f32>,
+    conv: [Vec<f32>; 2],
     y: Vec<f32>,
 }
 
@@ -126,6 +167,44 @@ impl Kernel for ErrorsBlock<'_> {
         } = self;
         let (w, d) = (this.shape.window, this.shape.columns);
         let sample = |l: usize| &data[l * step..][..this.shape.span() * d];
+        // The dense head's forecast (`scratch.y`, `d × n`) against the row after each window.
+        let forecast_errors = |y: &[f32], errors: &mut [f64]| {
+            for l in 0..n {
+                let target = &sample(l)[w * d..];
+                for (c, (e, x)) in errors[l * d..][..d].iter_mut().zip(target).enumerate() {
+                    *e = (f64::from(y[c * n + l]) - x).powi(2);
+                }
+            }
+        };
+        errors[..n * d].fill(0.0);
+        let (enc, dec) = match &this.body {
+            Body::Recurrent { enc, dec } => (enc, dec),
+            Body::Convolutional(convs) => {
+                // Time-major lane matrix of the inputs: step t, feature i, sample l at
+                // [(t · d + i) · n + l] (see `conv.rs`).
+                scratch.input.clear();
+                scratch.input.resize(w * d * n, 0.0);
+                for l in 0..n {
+                    for (k, &v) in sample(l)[..w * d].iter().enumerate() {
+                        scratch.input[k * n + l] = v as f32;
+                    }
+                }
+                // Each layer reads `a` (the input for the first) and writes `b`; then they swap.
+                let [mut a, mut b] = std::mem::take(&mut scratch.conv);
+                let mut steps = w;
+                for (j, conv) in convs.iter().enumerate() {
+                    let input = if j == 0 { &scratch.input } else { &a };
+                    conv.forward(input, steps, n, &mut b);
+                    steps = conv.steps_out(steps);
+                    std::mem::swap(&mut a, &mut b);
+                }
+                let flat = if convs.is_empty() { &scratch.input } else { &a };
+                this.out.forward(flat, n, &mut scratch.y);
+                scratch.conv = [a, b];
+                forecast_errors(&scratch.y, errors);
+                return;
+            }
+        };
         // Lane matrix of the inputs: feature i, step t, sample l at [i][t · n + l].
         scratch.input.clear();
         scratch.input.resize(d * w * n, 0.0);
@@ -136,17 +215,11 @@ impl Kernel for ErrorsBlock<'_> {
                 }
             }
         }
-        errors[..n * d].fill(0.0);
-        this.enc.run(&scratch.input, w, n, &mut scratch.enc);
-        match &this.dec {
+        enc.run(&scratch.input, w, n, &mut scratch.enc);
+        match dec {
             None => {
                 this.out.forward(&scratch.enc.h, n, &mut scratch.y);
-                for l in 0..n {
-                    let target = &sample(l)[w * d..];
-                    for (c, (e, x)) in errors[l * d..][..d].iter_mut().zip(target).enumerate() {
-                        *e = (f64::from(scratch.y[c * n + l]) - x).powi(2);
-                    }
-                }
+                forecast_errors(&scratch.y, errors);
             }
             Some(dec) => {
                 dec.project(&scratch.enc.h, n, n, &mut scratch.proj);
@@ -184,9 +257,21 @@ impl Net {
             out.push((format!("{prefix}.b"), vec![g], &cell.b[..]));
         }
         let mut out = Vec::new();
-        lstm(&mut out, "enc", &self.enc);
-        if let Some(dec) = &self.dec {
-            lstm(&mut out, "dec", dec);
+        match &self.body {
+            Body::Recurrent { enc, dec } => {
+                lstm(&mut out, "enc", enc);
+                if let Some(dec) = dec {
+                    lstm(&mut out, "dec", dec);
+                }
+            }
+            Body::Convolutional(convs) => {
+                for (j, conv) in convs.iter().enumerate() {
+                    // Tap-major, as `conv.rs` runs it.
+                    let shape = vec![conv.out, conv.kernel, conv.inp];
+                    out.push((format!("conv{j}.w"), shape, &conv.w[..]));
+                    out.push((format!("conv{j}.b"), vec![conv.out], &conv.b[..]));
+                }
+            }
         }
         out.push((
             "out.w".to_owned(),
@@ -257,22 +342,37 @@ impl Net {
                 b: read(&format!("{prefix}.b"), &[4 * h])?,
             })
         };
-        let enc = lstm("enc", d)?;
-        let dec = match shape.arch {
-            Arch::Autoencoder => Some(lstm("dec", h)?),
-            Arch::Forecaster => None,
+        let body = match shape.arch {
+            Arch::Autoencoder => Body::Recurrent {
+                enc: lstm("enc", d)?,
+                dec: Some(lstm("dec", h)?),
+            },
+            Arch::Forecaster => Body::Recurrent {
+                enc: lstm("enc", d)?,
+                dec: None,
+            },
+            Arch::ConvForecaster => Body::Convolutional(
+                (0..CONV_LAYERS)
+                    .map(|j| {
+                        let inp = if j == 0 { d } else { h };
+                        Ok(Conv {
+                            inp,
+                            out: h,
+                            kernel: CONV_KERNEL,
+                            w: read(&format!("conv{j}.w"), &[h, CONV_KERNEL, inp])?,
+                            b: read(&format!("conv{j}.b"), &[h])?,
+                        })
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
         };
+        let head = shape.head_inputs();
         let out = Dense {
-            inp: h,
+            inp: head,
             out: d,
-            w: read("out.w", &[d, h])?,
+            w: read("out.w", &[d, head])?,
             b: read("out.b", &[d])?,
         };
-        Ok(Self {
-            shape,
-            enc,
-            dec,
-            out,
-        })
+        Ok(Self { shape, body, out })
     }
 }

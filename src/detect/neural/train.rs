@@ -1,7 +1,7 @@
 //! Training with candle (CPU): the same networks as [`super::net::Net`], written with candle
 //! tensors so that autograd and `AdamW` do the work, then copied out into a plain `Net`. Each
-//! LSTM layer is one fused candle op with its own backward pass (`fused.rs`); the dense head
-//! and the loss are ordinary candle ops.
+//! LSTM layer is one fused candle op with its own backward pass (`fused.rs`); the convolutions
+//! (candle's `conv1d`), the dense head and the loss are ordinary candle ops.
 //!
 //! Determinism: weights are initialised from a seeded `ChaCha8Rng` (candle's own CPU RNG cannot
 //! be seeded), mini-batches are shuffled with the same RNG, the fused op is single-threaded and
@@ -16,8 +16,9 @@ use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
 use super::cell::{Dense, Lstm};
+use super::conv::Conv;
 use super::fused::{LstmSpec, lstm_seq};
-use super::net::{Arch, Net, Shape};
+use super::net::{Arch, Body, CONV_KERNEL, CONV_LAYERS, Net, Shape};
 use crate::control::{CancelToken, Progress};
 use crate::detect::DetectError;
 
@@ -38,10 +39,24 @@ struct CellVars {
     packed: Var,
 }
 
+/// One convolution's trainable variables: candle's `out × inp × kernel` weight and the bias.
+struct ConvVars {
+    w: Var,
+    b: Var,
+}
+
+/// The trainable layers before the dense head (see [`Body`]).
+enum BodyVars {
+    Recurrent {
+        enc: CellVars,
+        dec: Option<CellVars>,
+    },
+    Convolutional(Vec<ConvVars>),
+}
+
 struct Model {
     shape: Shape,
-    enc: CellVars,
-    dec: Option<CellVars>,
+    body: BodyVars,
     out_w: Var,
     out_b: Var,
 }
@@ -101,6 +116,34 @@ impl CellVars {
     }
 }
 
+impl ConvVars {
+    /// `PyTorch`'s default initialisation: uniform in ±1/√fan-in for weights and bias.
+    fn new(rng: &mut ChaCha8Rng, inp: usize, out: usize) -> CResult<Self> {
+        let bound = 1.0 / ((inp * CONV_KERNEL) as f32).sqrt();
+        let w = uniform(rng, out * inp * CONV_KERNEL, bound);
+        let b = uniform(rng, out, bound);
+        Ok(Self {
+            w: Var::from_vec(w, (out, inp, CONV_KERNEL), &Device::Cpu)?,
+            b: Var::from_vec(b, out, &Device::Cpu)?,
+        })
+    }
+
+    /// `ReLU(conv(x) + b)` of a `B × inp × steps` batch.
+    fn forward(&self, x: &Tensor) -> CResult<Tensor> {
+        let out = self.b.as_tensor().dim(0)?;
+        x.conv1d(self.w.as_tensor(), 0, 1, 1, 1)?
+            .broadcast_add(&self.b.as_tensor().reshape((1, out, 1))?)?
+            .relu()
+    }
+
+    fn to_plain(&self) -> CResult<Conv> {
+        let (out, inp, kernel) = self.w.as_tensor().dims3()?;
+        let w = self.w.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        let b = self.b.as_tensor().to_vec1::<f32>()?;
+        Ok(Conv::from_candle_layout(inp, out, kernel, &w, b))
+    }
+}
+
 /// `[W_ihᵀ; W_hhᵀ; b]` of a layer, row-major `(inp + H + 1) × 4H`.
 fn pack(cell: &Lstm) -> Vec<f32> {
     let (inp, h) = (cell.inp, cell.hidden);
@@ -143,27 +186,47 @@ impl Model {
     fn new(shape: Shape, seed: u64) -> CResult<Self> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (d, h) = (shape.columns, shape.hidden);
-        let enc = CellVars::new(&mut rng, d, h)?;
-        let dec = match shape.arch {
-            Arch::Autoencoder => Some(CellVars::new(&mut rng, h, h)?),
-            Arch::Forecaster => None,
+        let body = match shape.arch {
+            Arch::Autoencoder | Arch::Forecaster => {
+                let enc = CellVars::new(&mut rng, d, h)?;
+                let dec = match shape.arch {
+                    Arch::Autoencoder => Some(CellVars::new(&mut rng, h, h)?),
+                    _ => None,
+                };
+                BodyVars::Recurrent { enc, dec }
+            }
+            Arch::ConvForecaster => BodyVars::Convolutional(
+                (0..CONV_LAYERS)
+                    .map(|j| ConvVars::new(&mut rng, if j == 0 { d } else { h }, h))
+                    .collect::<CResult<_>>()?,
+            ),
         };
-        let bound = 1.0 / (h as f32).sqrt();
-        let out_w = Var::from_vec(uniform(&mut rng, d * h, bound), (d, h), &Device::Cpu)?;
+        let head = shape.head_inputs();
+        let bound = 1.0 / (head as f32).sqrt();
+        let out_w = Var::from_vec(uniform(&mut rng, d * head, bound), (d, head), &Device::Cpu)?;
         let out_b = Var::from_vec(uniform(&mut rng, d, bound), d, &Device::Cpu)?;
         Ok(Self {
             shape,
-            enc,
-            dec,
+            body,
             out_w,
             out_b,
         })
     }
 
     fn vars(&self) -> Vec<Var> {
-        let mut vars = vec![self.enc.packed.clone()];
-        if let Some(dec) = &self.dec {
-            vars.push(dec.packed.clone());
+        let mut vars = Vec::new();
+        match &self.body {
+            BodyVars::Recurrent { enc, dec } => {
+                vars.push(enc.packed.clone());
+                if let Some(dec) = dec {
+                    vars.push(dec.packed.clone());
+                }
+            }
+            BodyVars::Convolutional(convs) => {
+                for conv in convs {
+                    vars.extend([conv.w.clone(), conv.b.clone()]);
+                }
+            }
         }
         vars.extend([self.out_w.clone(), self.out_b.clone()]);
         vars
@@ -177,12 +240,25 @@ impl Model {
     /// Mean squared error of a batch: `input` B × w × d; `target` B × w × d (autoencoder,
     /// reversed window) or B × d (forecaster).
     fn loss(&self, input: &Tensor, target: &Tensor) -> CResult<Tensor> {
-        let code = lstm_seq(
-            input,
-            self.enc.packed.as_tensor(),
-            self.enc.spec(None, false),
-        )?;
-        let pred = match &self.dec {
+        let (enc, dec) = match &self.body {
+            BodyVars::Recurrent { enc, dec } => (enc, dec),
+            BodyVars::Convolutional(convs) => {
+                // B × w × d → B × d × w (channels first for conv1d); the flattened output is
+                // time-major, B × (steps · channels), the order `conv.rs` reads.
+                let b = input.dim(0)?;
+                let mut x = input.transpose(1, 2)?.contiguous()?;
+                for conv in convs {
+                    x = conv.forward(&x)?;
+                }
+                let flat = x
+                    .transpose(1, 2)?
+                    .contiguous()?
+                    .reshape((b, self.shape.head_inputs()))?;
+                return (self.dense(&flat)? - target)?.sqr()?.mean_all();
+            }
+        };
+        let code = lstm_seq(input, enc.packed.as_tensor(), enc.spec(None, false))?;
+        let pred = match dec {
             None => self.dense(&code)?,
             Some(dec) => {
                 let (b, w, d) = input.dims3()?;
@@ -196,12 +272,23 @@ impl Model {
 
     fn to_net(&self) -> CResult<Net> {
         let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
+        let body = match &self.body {
+            BodyVars::Recurrent { enc, dec } => Body::Recurrent {
+                enc: enc.to_plain()?,
+                dec: dec.as_ref().map(CellVars::to_plain).transpose()?,
+            },
+            BodyVars::Convolutional(convs) => Body::Convolutional(
+                convs
+                    .iter()
+                    .map(ConvVars::to_plain)
+                    .collect::<CResult<_>>()?,
+            ),
+        };
         Ok(Net {
             shape: self.shape,
-            enc: self.enc.to_plain()?,
-            dec: self.dec.as_ref().map(CellVars::to_plain).transpose()?,
+            body,
             out: Dense {
-                inp: self.shape.hidden,
+                inp: self.shape.head_inputs(),
                 out: self.shape.columns,
                 w: flat(&self.out_w)?,
                 b: flat(&self.out_b)?,
@@ -219,7 +306,9 @@ fn batch_tensors(shape: Shape, samples: &[f64], picks: &[usize]) -> CResult<(Ten
         let sample = &samples[p * span * d..(p + 1) * span * d];
         input.extend(sample[..w * d].iter().map(|&v| v as f32));
         match shape.arch {
-            Arch::Forecaster => target.extend(sample[w * d..].iter().map(|&v| v as f32)),
+            Arch::Forecaster | Arch::ConvForecaster => {
+                target.extend(sample[w * d..].iter().map(|&v| v as f32));
+            }
             Arch::Autoencoder => {
                 for row in sample[..w * d].chunks_exact(d).rev() {
                     target.extend(row.iter().map(|&v| v as f32));
@@ -230,7 +319,7 @@ fn batch_tensors(shape: Shape, samples: &[f64], picks: &[usize]) -> CResult<(Ten
     let b = picks.len();
     let input = Tensor::from_vec(input, (b, w, d), &Device::Cpu)?;
     let target = match shape.arch {
-        Arch::Forecaster => Tensor::from_vec(target, (b, d), &Device::Cpu)?,
+        Arch::Forecaster | Arch::ConvForecaster => Tensor::from_vec(target, (b, d), &Device::Cpu)?,
         Arch::Autoencoder => Tensor::from_vec(target, (b, w, d), &Device::Cpu)?,
     };
     Ok((input, target))
@@ -306,7 +395,7 @@ mod tests {
     /// of a batch average to candle's loss.
     #[test]
     fn plain_inference_matches_candle() {
-        for arch in [Arch::Autoencoder, Arch::Forecaster] {
+        for arch in [Arch::Autoencoder, Arch::Forecaster, Arch::ConvForecaster] {
             let shape = Shape {
                 arch,
                 window: 6,
