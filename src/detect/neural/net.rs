@@ -180,27 +180,15 @@ impl Kernel for ErrorsBlock<'_> {
         let (enc, dec) = match &this.body {
             Body::Recurrent { enc, dec } => (enc, dec),
             Body::Convolutional(convs) => {
-                // Time-major lane matrix of the inputs: step t, feature i, sample l at
-                // [(t · d + i) · n + l] (see `conv.rs`).
-                scratch.input.clear();
-                scratch.input.resize(w * d * n, 0.0);
-                for l in 0..n {
-                    for (k, &v) in sample(l)[..w * d].iter().enumerate() {
-                        scratch.input[k * n + l] = v as f32;
-                    }
-                }
-                // Each layer reads `a` (the input for the first) and writes `b`; then they swap.
-                let [mut a, mut b] = std::mem::take(&mut scratch.conv);
-                let mut steps = w;
-                for (j, conv) in convs.iter().enumerate() {
-                    let input = if j == 0 { &scratch.input } else { &a };
-                    conv.forward(input, steps, n, &mut b);
-                    steps = conv.steps_out(steps);
-                    std::mem::swap(&mut a, &mut b);
-                }
-                let flat = if convs.is_empty() { &scratch.input } else { &a };
+                let samples = (0..n).map(|l| &sample(l)[..w * d]);
+                let flat = convolve(
+                    convs,
+                    samples,
+                    (w, d, n),
+                    &mut scratch.input,
+                    &mut scratch.conv,
+                );
                 this.out.forward(flat, n, &mut scratch.y);
-                scratch.conv = [a, b];
                 forecast_errors(&scratch.y, errors);
                 return;
             }
@@ -241,6 +229,39 @@ impl Kernel for ErrorsBlock<'_> {
             }
         }
     }
+}
+
+/// Runs the `n` windows of `samples` (`w` rows × `d` columns each) through the convolutions;
+/// returns their flattened output, the time-major lane matrix the dense head reads.
+#[expect(
+    clippy::inline_always,
+    reason = "must inline into the AVX2-dispatched caller to be compiled for it"
+)]
+#[inline(always)]
+fn convolve<'s, 'a>(
+    convs: &[Conv],
+    samples: impl Iterator<Item = &'a [f64]>,
+    (w, d, n): (usize, usize, usize),
+    input: &'s mut Vec<f32>,
+    buffers: &'s mut [Vec<f32>; 2],
+) -> &'s [f32] {
+    // Step t, feature i, sample l at [(t · d + i) · n + l] (see `conv.rs`).
+    input.clear();
+    input.resize(w * d * n, 0.0);
+    for (l, sample) in samples.enumerate() {
+        for (k, &v) in sample.iter().enumerate() {
+            input[k * n + l] = v as f32;
+        }
+    }
+    // Each layer reads `read` (the input for the first) and writes `write`; then they swap.
+    let [read, write] = buffers;
+    let mut steps = w;
+    for (j, conv) in convs.iter().enumerate() {
+        conv.forward(if j == 0 { input } else { read }, steps, n, write);
+        steps = conv.steps_out(steps);
+        std::mem::swap(read, write);
+    }
+    if convs.is_empty() { input } else { read }
 }
 
 impl Net {
