@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release --all-features --example learned_speed -- ocsvm [--reps N] [--export DIR]
 //!     [--max-train N]   (default 10000: every window; N < 10000 fits on N evenly spaced ones)
-//! cargo run --release --all-features --example learned_speed -- lstm [--epochs N] [--export DIR]
+//! cargo run --release --all-features --example learned_speed -- lstm|cnn [--epochs N] [--export DIR]
 //! cargo run --release --all-features --example learned_speed -- neural-defaults [--reps N]
 //! ```
 //!
@@ -15,6 +15,8 @@
 //!   every window trained on (80% train, 20% validation): seconds per epoch and score
 //!   throughput. Peer: `scripts/peer_lstm_ae.py` (Keras 3 on TensorFlow-CPU, same sizes) on the exported
 //!   CSV.
+//! - `cnn`: CNN forecaster, the same series and sizes (channels 32) predicting the row after each
+//!   window. Peer: `scripts/peer_cnn.py` (Keras `Conv1D` twin) on the exported CSV.
 //! - `neural-defaults`: the three neural detectors at their registry defaults (w = 32, hidden or
 //!   channels 16, 6 epochs, `max_train` 512) fitted on and scoring a 10k-point series.
 //!
@@ -98,10 +100,19 @@ fn ocsvm(reps: usize, max_train: usize, export: Option<&Path>) -> anyhow::Result
     Ok(())
 }
 
+/// Which network the 100k-point case trains.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Net {
+    LstmAutoencoder,
+    CnnForecaster,
+}
+
 #[expect(clippy::print_stdout, reason = "the example's output")]
-fn lstm(epochs: usize, reps: usize, export: Option<&Path>) -> anyhow::Result<()> {
+fn neural(net: Net, epochs: usize, reps: usize, export: Option<&Path>) -> anyhow::Result<()> {
     let series = gen_big(100_000, 42);
-    let windows = series.len() - 64 + 1;
+    // The forecaster's samples span the window plus the row it predicts.
+    let span = if net == Net::CnnForecaster { 65 } else { 64 };
+    let windows = series.len() - span + 1;
     let config = NeuralConfig {
         window: 64,
         hidden: 32,
@@ -113,16 +124,23 @@ fn lstm(epochs: usize, reps: usize, export: Option<&Path>) -> anyhow::Result<()>
     };
     let cancel = CancelToken::new();
     let (fit_wall, fit_cpu, det) = timed(1, || {
-        let mut det = NeuralDetector::lstm_autoencoder(config, 0);
+        let mut det = match net {
+            Net::LstmAutoencoder => NeuralDetector::lstm_autoencoder(config, 0),
+            Net::CnnForecaster => NeuralDetector::cnn_forecaster(config, 0),
+        };
         det.fit(&series, &cancel)?;
         Ok(det)
     })?;
     let mut det = det;
     let (score_wall, score_cpu, scores) = timed(reps, || Ok(det.score_series(&series, &cancel)?))?;
     let trained = windows - windows / 5;
+    let (name, file) = match net {
+        Net::LstmAutoencoder => ("lstm_autoencoder w=64 hidden=32", "lstm"),
+        Net::CnnForecaster => ("cnn_forecaster w=64 channels=32", "cnn"),
+    };
     println!(
-        "lstm_autoencoder w=64 hidden=32 batch=64, 100k points, {windows} windows \
-         ({trained} trained, the rest validation), {epochs} epochs"
+        "{name} batch=64, 100k points, {windows} windows ({trained} trained, the rest \
+         validation), {epochs} epochs"
     );
     println!(
         "  fit (all epochs + validation): wall {fit_wall:8.3} s  cpu {fit_cpu:8.3} s  \
@@ -130,14 +148,14 @@ fn lstm(epochs: usize, reps: usize, export: Option<&Path>) -> anyhow::Result<()>
         fit_wall / epochs as f64
     );
     println!(
-        "  score 100k points (last row): wall {score_wall:8.3} s  cpu {score_cpu:8.3} s  \
+        "  score 100k points: wall {score_wall:8.3} s  cpu {score_cpu:8.3} s  \
          => {:.0} points/s (best of {reps})",
         series.len() as f64 / score_wall
     );
     if let Some(dir) = export {
         std::fs::create_dir_all(dir)?;
-        write_column(&dir.join("lstm_series.csv"), "value", values(&series))?;
-        write_column(&dir.join("lstm_scores_ours.csv"), "score", &scores)?;
+        write_column(&dir.join(format!("{file}_series.csv")), "value", values(&series))?;
+        write_column(&dir.join(format!("{file}_scores_ours.csv")), "score", &scores)?;
         println!("  exported to {}", dir.display());
     }
     Ok(())
@@ -183,8 +201,9 @@ fn main() -> anyhow::Result<()> {
     }
     match case.as_str() {
         "ocsvm" => ocsvm(reps, max_train, export.as_deref()),
-        "lstm" => lstm(epochs, reps, export.as_deref()),
+        "lstm" => neural(Net::LstmAutoencoder, epochs, reps, export.as_deref()),
+        "cnn" => neural(Net::CnnForecaster, epochs, reps, export.as_deref()),
         "neural-defaults" => neural_defaults(reps),
-        other => anyhow::bail!("unknown case {other} (ocsvm, lstm, neural-defaults)"),
+        other => anyhow::bail!("unknown case {other} (ocsvm, lstm, cnn, neural-defaults)"),
     }
 }
