@@ -154,8 +154,16 @@ fn neural(net: Net, epochs: usize, reps: usize, export: Option<&Path>) -> anyhow
     );
     if let Some(dir) = export {
         std::fs::create_dir_all(dir)?;
-        write_column(&dir.join(format!("{file}_series.csv")), "value", values(&series))?;
-        write_column(&dir.join(format!("{file}_scores_ours.csv")), "score", &scores)?;
+        write_column(
+            &dir.join(format!("{file}_series.csv")),
+            "value",
+            values(&series),
+        )?;
+        write_column(
+            &dir.join(format!("{file}_scores_ours.csv")),
+            "score",
+            &scores,
+        )?;
         println!("  exported to {}", dir.display());
     }
     Ok(())

@@ -57,20 +57,14 @@ impl Conv {
         }
     }
 
-    /// Tap-major weights from candle's `out × inp × kernel` layout.
-    pub(crate) fn from_candle_layout(
-        inp: usize,
-        out: usize,
-        kernel: usize,
-        candle: &[f32],
-        b: Vec<f32>,
-    ) -> Self {
-        let mut w = vec![0.0; out * kernel * inp];
-        for o in 0..out {
-            for i in 0..inp {
-                for k in 0..kernel {
-                    w[o * kernel * inp + k * inp + i] = candle[(o * inp + i) * kernel + k];
-                }
+    /// The layer from the packed training weights `[Wᵀ; b]`, `(kernel · inp + 1) × out`
+    /// row-major (see `fused_conv.rs`).
+    pub(crate) fn from_packed(inp: usize, out: usize, kernel: usize, packed: &[f32]) -> Self {
+        let depth = kernel * inp;
+        let mut w = vec![0.0; out * depth];
+        for (k, row) in packed[..depth * out].chunks_exact(out).enumerate() {
+            for (o, &v) in row.iter().enumerate() {
+                w[o * depth + k] = v;
             }
         }
         Self {
@@ -78,7 +72,7 @@ impl Conv {
             out,
             kernel,
             w,
-            b,
+            b: packed[depth * out..][..out].to_vec(),
         }
     }
 }
@@ -93,13 +87,13 @@ mod tests {
             .collect()
     }
 
-    /// The convolution is the textbook one (candle's weight layout, `ReLU`), and a lane alone
-    /// gives the same bits as inside a block.
+    /// The convolution is the textbook one (from the packed training weights, `ReLU`), and a
+    /// lane alone gives the same bits as inside a block.
     #[test]
     fn matches_naive_and_lanes_are_independent() {
         let (inp, out, kernel, steps, n) = (3, 4, 3, 9, 13);
-        let candle = vals(out * inp * kernel, 0.71);
-        let conv = Conv::from_candle_layout(inp, out, kernel, &candle, vals(out, 1.9));
+        let packed = vals((kernel * inp + 1) * out, 0.71);
+        let conv = Conv::from_packed(inp, out, kernel, &packed);
         let x = vals(steps * inp * n, 0.43);
         let mut y = Vec::new();
         conv.forward(&x, steps, n, &mut y);
@@ -121,7 +115,7 @@ mod tests {
                         + (0..kernel)
                             .flat_map(|k| (0..inp).map(move |i| (k, i)))
                             .map(|(k, i)| {
-                                candle[(o * inp + i) * kernel + k] * one_x[(t + k) * inp + i]
+                                packed[(k * inp + i) * out + o] * one_x[(t + k) * inp + i]
                             })
                             .sum::<f32>())
                     .max(0.0);

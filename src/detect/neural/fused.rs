@@ -79,11 +79,11 @@ pub(crate) struct Cache {
     hs: Vec<f32>,
 }
 
-fn err(message: String) -> candle_core::Error {
+pub(super) fn err(message: String) -> candle_core::Error {
     candle_core::Error::Msg(message)
 }
 
-fn view(
+pub(super) fn view(
     data: &[f32],
     shape: (usize, usize),
     strides: (usize, usize),
@@ -91,7 +91,7 @@ fn view(
     ArrayView2::from_shape(shape.strides(strides), data).map_err(|e| err(e.to_string()))
 }
 
-fn view_mut(
+pub(super) fn view_mut(
     data: &mut [f32],
     shape: (usize, usize),
     strides: (usize, usize),
@@ -496,7 +496,11 @@ impl Kernel for BackwardSteps<'_> {
     }
 }
 
-fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> CResult<&'a [f32]> {
+pub(super) fn f32_slice<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> CResult<&'a [f32]> {
     let CpuStorage::F32(values) = storage else {
         return Err(err(format!("lstm_seq: {what} must be f32")));
     };

@@ -1,7 +1,7 @@
 //! Training with candle (CPU): the same networks as [`super::net::Net`], written with candle
 //! tensors so that autograd and `AdamW` do the work, then copied out into a plain `Net`. Each
 //! LSTM layer is one fused candle op with its own backward pass (`fused.rs`); the convolutions
-//! (candle's `conv1d`), the dense head and the loss are ordinary candle ops.
+//! likewise (`fused_conv.rs`); the dense head and the loss are ordinary candle ops.
 //!
 //! Determinism: weights are initialised from a seeded `ChaCha8Rng` (candle's own CPU RNG cannot
 //! be seeded), mini-batches are shuffled with the same RNG, the fused op is single-threaded and
@@ -18,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use super::cell::{Dense, Lstm};
 use super::conv::Conv;
 use super::fused::{LstmSpec, lstm_seq};
+use super::fused_conv::conv_relu;
 use super::net::{Arch, Body, CONV_KERNEL, CONV_LAYERS, Net, Shape};
 use crate::control::{CancelToken, Progress};
 use crate::detect::DetectError;
@@ -39,10 +40,12 @@ struct CellVars {
     packed: Var,
 }
 
-/// One convolution's trainable variables: candle's `out × inp × kernel` weight and the bias.
+/// One convolution's trainable variables: one packed `(kernel · inp + 1) × out` tensor
+/// `[Wᵀ; b]`, tap-major (see `fused_conv.rs`).
 struct ConvVars {
-    w: Var,
-    b: Var,
+    inp: usize,
+    out: usize,
+    packed: Var,
 }
 
 /// The trainable layers before the dense head (see [`Body`]).
@@ -119,28 +122,24 @@ impl CellVars {
 impl ConvVars {
     /// `PyTorch`'s default initialisation: uniform in ±1/√fan-in for weights and bias.
     fn new(rng: &mut ChaCha8Rng, inp: usize, out: usize) -> CResult<Self> {
-        let bound = 1.0 / ((inp * CONV_KERNEL) as f32).sqrt();
-        let w = uniform(rng, out * inp * CONV_KERNEL, bound);
-        let b = uniform(rng, out, bound);
+        let depth = CONV_KERNEL * inp;
+        let bound = 1.0 / (depth as f32).sqrt();
+        let packed = uniform(rng, (depth + 1) * out, bound);
         Ok(Self {
-            w: Var::from_vec(w, (out, inp, CONV_KERNEL), &Device::Cpu)?,
-            b: Var::from_vec(b, out, &Device::Cpu)?,
+            inp,
+            out,
+            packed: Var::from_vec(packed, (depth + 1, out), &Device::Cpu)?,
         })
     }
 
-    /// `ReLU(conv(x) + b)` of a `B × inp × steps` batch.
+    /// `ReLU(conv(x) + b)` of a time-major `B × steps × inp` batch.
     fn forward(&self, x: &Tensor) -> CResult<Tensor> {
-        let out = self.b.as_tensor().dim(0)?;
-        x.conv1d(self.w.as_tensor(), 0, 1, 1, 1)?
-            .broadcast_add(&self.b.as_tensor().reshape((1, out, 1))?)?
-            .relu()
+        conv_relu(x, self.packed.as_tensor(), CONV_KERNEL)
     }
 
     fn to_plain(&self) -> CResult<Conv> {
-        let (out, inp, kernel) = self.w.as_tensor().dims3()?;
-        let w = self.w.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-        let b = self.b.as_tensor().to_vec1::<f32>()?;
-        Ok(Conv::from_candle_layout(inp, out, kernel, &w, b))
+        let packed = self.packed.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        Ok(Conv::from_packed(self.inp, self.out, CONV_KERNEL, &packed))
     }
 }
 
@@ -223,9 +222,7 @@ impl Model {
                 }
             }
             BodyVars::Convolutional(convs) => {
-                for conv in convs {
-                    vars.extend([conv.w.clone(), conv.b.clone()]);
-                }
+                vars.extend(convs.iter().map(|conv| conv.packed.clone()));
             }
         }
         vars.extend([self.out_w.clone(), self.out_b.clone()]);
@@ -243,17 +240,13 @@ impl Model {
         let (enc, dec) = match &self.body {
             BodyVars::Recurrent { enc, dec } => (enc, dec),
             BodyVars::Convolutional(convs) => {
-                // B × w × d → B × d × w (channels first for conv1d); the flattened output is
-                // time-major, B × (steps · channels), the order `conv.rs` reads.
-                let b = input.dim(0)?;
-                let mut x = input.transpose(1, 2)?.contiguous()?;
+                // Time-major throughout, so the flattened output B × (steps · channels) is in
+                // the order `conv.rs` reads.
+                let mut x = input.clone();
                 for conv in convs {
                     x = conv.forward(&x)?;
                 }
-                let flat = x
-                    .transpose(1, 2)?
-                    .contiguous()?
-                    .reshape((b, self.shape.head_inputs()))?;
+                let flat = x.reshape((input.dim(0)?, self.shape.head_inputs()))?;
                 return (self.dense(&flat)? - target)?.sqr()?.mean_all();
             }
         };
