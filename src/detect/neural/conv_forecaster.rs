@@ -8,67 +8,33 @@
 //! attribution; the first `window` rows are warm-up.
 
 use super::detector::{NeuralConfig, NeuralDetector};
+use super::lstm_ae::{BATCH, EPOCHS, LEARNING_RATE, MAX_TRAIN, config_from};
 use super::net::Arch;
 use crate::detect::registry::DetectorEntry;
 use crate::detect::{DetectError, Detector, DetectorInfo, Family};
 use crate::model::{ParamKind, ParamSpec, Params};
 
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "window",
-        kind: ParamKind::Int {
-            min: 5,
-            max: 1024,
-            default: 32,
-        },
-        help: "Rows before a row that predict it (at least 5: the two convolutions see 5 rows).",
+const WINDOW: ParamSpec = ParamSpec {
+    name: "window",
+    kind: ParamKind::Int {
+        min: 5,
+        max: 1024,
+        default: 32,
     },
-    ParamSpec {
-        name: "channels",
-        kind: ParamKind::Int {
-            min: 1,
-            max: 256,
-            default: 16,
-        },
-        help: "Channels (filters) per convolution.",
+    help: "Rows before a row that predict it (at least 5: the two convolutions see 5 rows).",
+};
+
+const CHANNELS: ParamSpec = ParamSpec {
+    name: "channels",
+    kind: ParamKind::Int {
+        min: 1,
+        max: 256,
+        default: 16,
     },
-    ParamSpec {
-        name: "epochs",
-        kind: ParamKind::Int {
-            min: 1,
-            max: 1000,
-            default: 6,
-        },
-        help: "Passes over the training windows.",
-    },
-    ParamSpec {
-        name: "batch",
-        kind: ParamKind::Int {
-            min: 1,
-            max: 4096,
-            default: 64,
-        },
-        help: "Windows per gradient step.",
-    },
-    ParamSpec {
-        name: "learning_rate",
-        kind: ParamKind::Float {
-            min: 1e-6,
-            max: 1.0,
-            default: 0.01,
-        },
-        help: "AdamW learning rate.",
-    },
-    ParamSpec {
-        name: "max_train",
-        kind: ParamKind::Int {
-            min: 2,
-            max: 1_000_000,
-            default: 512,
-        },
-        help: "At most this many training windows (evenly spaced); 20% are held out for validation.",
-    },
-];
+    help: "Channels (filters) per convolution.",
+};
+
+const PARAMS: &[ParamSpec] = &[WINDOW, CHANNELS, EPOCHS, BATCH, LEARNING_RATE, MAX_TRAIN];
 
 static INFO: DetectorInfo = DetectorInfo {
     id: "cnn_forecaster",
@@ -91,16 +57,10 @@ pub(in crate::detect) const ENTRY: DetectorEntry = DetectorEntry { info: &INFO, 
     reason = "the registry's build signature is fallible"
 )]
 fn build(params: &Params, seed: u64) -> Result<Box<dyn Detector>, DetectError> {
-    let config = NeuralConfig {
-        window: params.usize("window"),
-        hidden: params.usize("channels"),
-        epochs: params.usize("epochs"),
-        batch: params.usize("batch"),
-        learning_rate: params.float("learning_rate"),
-        max_train: params.usize("max_train"),
-        last_only: true,
-    };
-    Ok(Box::new(NeuralDetector::cnn_forecaster(config, seed)))
+    Ok(Box::new(NeuralDetector::cnn_forecaster(
+        config_from(params, "channels"),
+        seed,
+    )))
 }
 
 impl NeuralDetector {

@@ -38,7 +38,7 @@ pub(in crate::detect) const ENTRY: DetectorEntry = DetectorEntry { info: &INFO, 
 )]
 fn build(params: &Params, seed: u64) -> Result<Box<dyn Detector>, DetectError> {
     Ok(Box::new(NeuralDetector::lstm_forecaster(
-        config_from(params),
+        config_from(params, "hidden"),
         seed,
     )))
 }

@@ -10,69 +10,85 @@ use crate::detect::registry::DetectorEntry;
 use crate::detect::{DetectError, Detector, DetectorInfo, Family};
 use crate::model::{ParamKind, ParamSpec, Params};
 
+const WINDOW: ParamSpec = ParamSpec {
+    name: "window",
+    kind: ParamKind::Int {
+        min: 2,
+        max: 1024,
+        default: 32,
+    },
+    help: "Rows per window; the window ending at a row scores that row.",
+};
+
+const HIDDEN: ParamSpec = ParamSpec {
+    name: "hidden",
+    kind: ParamKind::Int {
+        min: 1,
+        max: 512,
+        default: 16,
+    },
+    help: "LSTM hidden size.",
+};
+
+/// The training settings every neural detector shares (the CNN forecaster too): `EPOCHS`,
+/// `BATCH`, `LEARNING_RATE`, `MAX_TRAIN`.
+pub(super) const EPOCHS: ParamSpec = ParamSpec {
+    name: "epochs",
+    kind: ParamKind::Int {
+        min: 1,
+        max: 1000,
+        default: 6,
+    },
+    help: "Passes over the training windows.",
+};
+
+pub(super) const BATCH: ParamSpec = ParamSpec {
+    name: "batch",
+    kind: ParamKind::Int {
+        min: 1,
+        max: 4096,
+        default: 64,
+    },
+    help: "Windows per gradient step.",
+};
+
+pub(super) const LEARNING_RATE: ParamSpec = ParamSpec {
+    name: "learning_rate",
+    kind: ParamKind::Float {
+        min: 1e-6,
+        max: 1.0,
+        default: 0.01,
+    },
+    help: "AdamW learning rate.",
+};
+
+pub(super) const MAX_TRAIN: ParamSpec = ParamSpec {
+    name: "max_train",
+    kind: ParamKind::Int {
+        min: 2,
+        max: 1_000_000,
+        default: 512,
+    },
+    help: "At most this many training windows (evenly spaced); 20% are held out for validation.",
+};
+
+const SCORE_ON: ParamSpec = ParamSpec {
+    name: "score_on",
+    kind: ParamKind::Choice {
+        options: &["last", "window"],
+        default: "last",
+    },
+    help: "Score a row by the reconstruction of the last row of its window, or of the whole window.",
+};
+
 pub(super) const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        name: "window",
-        kind: ParamKind::Int {
-            min: 2,
-            max: 1024,
-            default: 32,
-        },
-        help: "Rows per window; the window ending at a row scores that row.",
-    },
-    ParamSpec {
-        name: "hidden",
-        kind: ParamKind::Int {
-            min: 1,
-            max: 512,
-            default: 16,
-        },
-        help: "LSTM hidden size.",
-    },
-    ParamSpec {
-        name: "epochs",
-        kind: ParamKind::Int {
-            min: 1,
-            max: 1000,
-            default: 6,
-        },
-        help: "Passes over the training windows.",
-    },
-    ParamSpec {
-        name: "batch",
-        kind: ParamKind::Int {
-            min: 1,
-            max: 4096,
-            default: 64,
-        },
-        help: "Windows per gradient step.",
-    },
-    ParamSpec {
-        name: "learning_rate",
-        kind: ParamKind::Float {
-            min: 1e-6,
-            max: 1.0,
-            default: 0.01,
-        },
-        help: "AdamW learning rate.",
-    },
-    ParamSpec {
-        name: "max_train",
-        kind: ParamKind::Int {
-            min: 2,
-            max: 1_000_000,
-            default: 512,
-        },
-        help: "At most this many training windows (evenly spaced); 20% are held out for validation.",
-    },
-    ParamSpec {
-        name: "score_on",
-        kind: ParamKind::Choice {
-            options: &["last", "window"],
-            default: "last",
-        },
-        help: "Score a row by the reconstruction of the last row of its window, or of the whole window.",
-    },
+    WINDOW,
+    HIDDEN,
+    EPOCHS,
+    BATCH,
+    LEARNING_RATE,
+    MAX_TRAIN,
+    SCORE_ON,
 ];
 
 static INFO: DetectorInfo = DetectorInfo {
@@ -97,16 +113,17 @@ pub(in crate::detect) const ENTRY: DetectorEntry = DetectorEntry { info: &INFO, 
 )]
 fn build(params: &Params, seed: u64) -> Result<Box<dyn Detector>, DetectError> {
     Ok(Box::new(NeuralDetector::lstm_autoencoder(
-        config_from(params),
+        config_from(params, "hidden"),
         seed,
     )))
 }
 
-/// Reads the shared neural parameters.
-pub(super) fn config_from(params: &Params) -> NeuralConfig {
+/// Reads the shared neural parameters; `size` names the layer-size parameter (`hidden` for the
+/// LSTMs, `channels` for the CNN; no `score_on` means last-row scoring).
+pub(super) fn config_from(params: &Params, size: &str) -> NeuralConfig {
     NeuralConfig {
         window: params.usize("window"),
-        hidden: params.usize("hidden"),
+        hidden: params.usize(size),
         epochs: params.usize("epochs"),
         batch: params.usize("batch"),
         learning_rate: params.float("learning_rate"),

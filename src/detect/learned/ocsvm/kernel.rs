@@ -113,8 +113,10 @@ impl<'a> RbfKernel<'a> {
     fn direct_part(&self, rows: &[usize], first_col: usize, out: Vec<&mut [f64]>, raw: bool) {
         let dim = self.dim;
         let a_norms = rows.iter().map(|&i| self.norms[i]).collect();
-        if let Some(slide) = &self.slide {
-            let scaled: Vec<Vec<f64>> = rows
+        // With the series at hand a row is read from it, pre-multiplied by the squared weights.
+        let scaled: Vec<Vec<f64>>;
+        let (a, b, b_step): (Vec<&[f64]>, &[f64], usize) = if let Some(slide) = &self.slide {
+            scaled = rows
                 .iter()
                 .map(|&i| {
                     let window = &slide.series[i * slide.width..i * slide.width + dim];
@@ -122,35 +124,27 @@ impl<'a> RbfKernel<'a> {
                     window.iter().zip(weights).map(|(z, w)| z * w).collect()
                 })
                 .collect();
-            Arch::new().dispatch(RbfBlock {
-                a: scaled.iter().map(Vec::as_slice).collect(),
-                a_norms,
-                b: &slide.series,
-                b_step: slide.width,
-                b_norms: &self.norms,
-                dim,
-                gamma: self.gamma,
-                first_col,
-                out,
-                raw,
-            });
+            let a = scaled.iter().map(Vec::as_slice).collect();
+            (a, &slide.series, slide.width)
         } else {
-            Arch::new().dispatch(RbfBlock {
-                a: rows
-                    .iter()
-                    .map(|&i| &self.x[i * dim..(i + 1) * dim])
-                    .collect(),
-                a_norms,
-                b: self.x,
-                b_step: dim,
-                b_norms: &self.norms,
-                dim,
-                gamma: self.gamma,
-                first_col,
-                out,
-                raw,
-            });
-        }
+            let a = rows
+                .iter()
+                .map(|&i| &self.x[i * dim..(i + 1) * dim])
+                .collect();
+            (a, self.x, dim)
+        };
+        Arch::new().dispatch(RbfBlock {
+            a,
+            a_norms,
+            b,
+            b_step,
+            b_norms: &self.norms,
+            dim,
+            gamma: self.gamma,
+            first_col,
+            out,
+            raw,
+        });
     }
 
     /// Runs of consecutive rows over columns `first..`: each run's head directly, the rest by
